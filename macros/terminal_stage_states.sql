@@ -1,0 +1,3 @@
+{% macro terminal_stage_states() -%}
+    ('DONE_SUCCESS', 'DONE_FAILED')
+{%- endmacro %}

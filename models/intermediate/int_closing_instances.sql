@@ -1,0 +1,79 @@
+{{
+    config(
+        indexes=[{'columns': ['tenant_id', 'entered_at']}],
+    )
+}}
+
+with
+
+stage_states as (
+    select * from {{ ref('stg_dyno_crm__deal_pipeline_stage_states') }}
+),
+
+pipeline_stages as (
+    select * from {{ ref('stg_dyno_crm__pipeline_stages') }}
+),
+
+deals as (
+    select * from {{ ref('stg_dyno_crm__deals') }}
+),
+
+earliest_stage as (
+    select * from {{ ref('int_earliest_stage') }}
+),
+
+current_terminal_stages as (
+    select
+        stage_states.tenant_id,
+        stage_states.deal_id,
+        stage_states.deal_stage_state_id,
+        stage_states.pipeline_id as stage_pipeline_id,
+        stage_states.pipeline_stage_id,
+        stage_states.entered_at,
+        pipeline_stages.stage_state
+    from stage_states
+    inner join pipeline_stages
+        on
+            stage_states.tenant_id = pipeline_stages.tenant_id
+            and stage_states.pipeline_stage_id = pipeline_stages.pipeline_stage_id
+    where
+        stage_states.is_current
+        and pipeline_stages.is_terminal
+),
+
+closed_deals as (
+    select
+        current_terminal_stages.tenant_id,
+        current_terminal_stages.deal_id,
+        current_terminal_stages.deal_stage_state_id,
+        current_terminal_stages.stage_pipeline_id,
+        current_terminal_stages.pipeline_stage_id,
+        current_terminal_stages.entered_at,
+        current_terminal_stages.stage_state,
+        current_terminal_stages.stage_state = 'DONE_SUCCESS' as is_won,
+        deals.pipeline_id,
+        deals.amount,
+        deals.source,
+        deals.owned_by_user_id,
+        deals.owned_by_group_id,
+        deals.assigned_user_id,
+        deals.assigned_group_id,
+        earliest_stage.first_stage_id
+    from current_terminal_stages
+    inner join deals
+        on
+            current_terminal_stages.tenant_id = deals.tenant_id
+            and current_terminal_stages.deal_id = deals.deal_id
+    left join earliest_stage
+        on
+            current_terminal_stages.tenant_id = earliest_stage.tenant_id
+            and current_terminal_stages.deal_id = earliest_stage.deal_id
+),
+
+-- Stored in index order so that a tenant's period is a few contiguous heap pages.
+final as (
+    select * from closed_deals
+    order by tenant_id asc, entered_at asc
+)
+
+select * from final

@@ -1,0 +1,67 @@
+{{
+    config(
+        indexes=[{'columns': ['tenant_id', 'stage_entered_at']}],
+    )
+}}
+
+with
+
+stage_states as (
+    select * from {{ ref('stg_dyno_crm__deal_pipeline_stage_states') }}
+),
+
+pipeline_stages as (
+    select * from {{ ref('stg_dyno_crm__pipeline_stages') }}
+),
+
+deals as (
+    select * from {{ ref('stg_dyno_crm__deals') }}
+),
+
+current_open_stages as (
+    select
+        stage_states.tenant_id,
+        stage_states.deal_id,
+        stage_states.deal_stage_state_id,
+        stage_states.pipeline_stage_id as stage_id,
+        stage_states.entered_at as stage_entered_at,
+        pipeline_stages.stage_state
+    from stage_states
+    inner join pipeline_stages
+        on
+            stage_states.tenant_id = pipeline_stages.tenant_id
+            and stage_states.pipeline_stage_id = pipeline_stages.pipeline_stage_id
+    where
+        stage_states.is_current
+        and not pipeline_stages.is_terminal
+),
+
+open_deals as (
+    select
+        current_open_stages.tenant_id,
+        current_open_stages.deal_id,
+        current_open_stages.deal_stage_state_id,
+        current_open_stages.stage_id,
+        current_open_stages.stage_entered_at,
+        current_open_stages.stage_state,
+        deals.pipeline_id,
+        deals.amount,
+        deals.created_at as deal_created_at,
+        deals.owned_by_user_id,
+        deals.owned_by_group_id,
+        deals.assigned_user_id,
+        deals.assigned_group_id
+    from current_open_stages
+    inner join deals
+        on
+            current_open_stages.tenant_id = deals.tenant_id
+            and current_open_stages.deal_id = deals.deal_id
+),
+
+-- Stored in index order so that a tenant's period is a few contiguous heap pages.
+final as (
+    select * from open_deals
+    order by tenant_id asc, stage_entered_at asc
+)
+
+select * from final

@@ -1,0 +1,100 @@
+"""The two deal reports as plain functions: the seeds' signatures, psycopg 3 connections.
+
+``conn`` must reach a database where ``dyno-reports build`` has created the report storage
+and built the dbt models. Each call validates every input first (``ReportInputError``,
+nothing written), then records one run in ``dyno_crm.report_run`` with its fact rows and
+returns the run id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from orchestration.reports.parameters import (
+    AgingParameters,
+    ReportInputError,
+    WinLossParameters,
+)
+from orchestration.reports.runs import ReportRunError, execute_report, recover_stale_runs
+
+__all__ = [
+    "AgingParameters",
+    "ReportInputError",
+    "ReportRunError",
+    "WinLossParameters",
+    "recover_stale_runs",
+    "run_deal_aging_report",
+    "run_deal_win_loss_report",
+]
+
+UuidLike = uuid.UUID | str
+
+
+def run_deal_win_loss_report(
+    conn: psycopg.Connection[Any],
+    tenant_id: UuidLike,
+    period_start: datetime,
+    period_end: datetime,
+    pipeline_id: UuidLike | None = None,
+    principal_type: str | None = None,
+    principal_id: UuidLike | None = None,
+    source: str | None = None,
+    stage_id: UuidLike | None = None,
+    *,
+    statement_timeout_ms: int | None = None,
+) -> uuid.UUID:
+    """Deal Win/Loss Analysis for one tenant over ``[period_start, period_end)``.
+
+    One fact row per deal pipeline (deals without one share a NULL row). ``principal_type``
+    ``USER`` matches the owning or assigned user, ``GROUP`` the owning or assigned group;
+    ``stage_id`` filters on the first stage each deal entered.
+    """
+    params = WinLossParameters.validate(
+        tenant_id=tenant_id,
+        period_start=period_start,
+        period_end=period_end,
+        pipeline_id=pipeline_id,
+        principal_type=principal_type,
+        principal_id=principal_id,
+        source=source,
+        stage_id=stage_id,
+    )
+    return execute_report(conn, params, statement_timeout_ms=statement_timeout_ms)
+
+
+def run_deal_aging_report(
+    conn: psycopg.Connection[Any],
+    tenant_id: UuidLike,
+    threshold_days: int,
+    cycle_threshold_days: int | None = None,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+    pipeline_id: UuidLike | None = None,
+    principal_type: str | None = None,
+    principal_id: UuidLike | None = None,
+    stage_id: UuidLike | None = None,
+    *,
+    statement_timeout_ms: int | None = None,
+) -> uuid.UUID:
+    """Deal Aging / At-Risk for one tenant, as of ``period_end`` (else the run's start).
+
+    Open deals whose current stage was entered in the optional period; one fact row per
+    (pipeline, current stage). A deal is at risk after more than ``threshold_days`` in its
+    stage or, when given, more than ``cycle_threshold_days`` since it was created.
+    """
+    params = AgingParameters.validate(
+        tenant_id=tenant_id,
+        threshold_days=threshold_days,
+        cycle_threshold_days=cycle_threshold_days,
+        period_start=period_start,
+        period_end=period_end,
+        pipeline_id=pipeline_id,
+        principal_type=principal_type,
+        principal_id=principal_id,
+        stage_id=stage_id,
+    )
+    return execute_report(conn, params, statement_timeout_ms=statement_timeout_ms)

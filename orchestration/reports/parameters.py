@@ -1,0 +1,289 @@
+"""Validated report parameters: the one place every input's rules live.
+
+The Python API, the Dagster configs and the CLI all build these objects, so a bad input
+gets the same answer everywhere: a ``ReportInputError`` naming the field and the reason,
+raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Final, Literal
+
+PrincipalType = Literal["USER", "GROUP"]
+PRINCIPAL_TYPES: Final = ("USER", "GROUP")
+
+# deal.source and the fact tables' source column are VARCHAR(200).
+SOURCE_MAX_LENGTH: Final = 200
+# A threshold beyond a century of days is a typo, not a policy; the column is INTEGER.
+MAX_THRESHOLD_DAYS: Final = 36_500
+_SHOWN_CHARS: Final = 60
+
+
+class ReportInputError(ValueError):
+    """An input the reports cannot accept; ``field`` names it, ``reason`` says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text)} chars)"
+
+
+def parse_uuid(field: str, value: object, *, required: bool = False) -> uuid.UUID | None:
+    """A UUID from a ``uuid.UUID`` or its string form; ``None`` stays ``None`` unless required."""
+    if value is None:
+        if required:
+            raise ReportInputError(field, "is required")
+        return None
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        raise ReportInputError(field, f"must be a UUID, not {type(value).__name__}")
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise ReportInputError(field, f"is not a valid UUID: {_shown(value)}") from None
+
+
+def require_uuid(field: str, value: object) -> uuid.UUID:
+    parsed = parse_uuid(field, value, required=True)
+    assert parsed is not None
+    return parsed
+
+
+def parse_aware_datetime(field: str, value: object, *, required: bool = False) -> datetime | None:
+    """A timezone-aware datetime; naive datetimes are refused rather than guessed."""
+    if value is None:
+        if required:
+            raise ReportInputError(field, "is required")
+        return None
+    if not isinstance(value, datetime):
+        raise ReportInputError(
+            field, f"must be a timezone-aware datetime, not {type(value).__name__}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ReportInputError(field, "must be timezone-aware (got a naive datetime)")
+    return value
+
+
+def parse_period(
+    start: object, end: object, *, required: bool
+) -> tuple[datetime | None, datetime | None]:
+    period_start = parse_aware_datetime("period_start", start, required=required)
+    period_end = parse_aware_datetime("period_end", end, required=required)
+    if period_start is not None and period_end is not None and period_start >= period_end:
+        raise ReportInputError(
+            "period_end",
+            f"must be after period_start ({period_start.isoformat()} >= {period_end.isoformat()})",
+        )
+    return period_start, period_end
+
+
+def parse_principal(
+    principal_type: object, principal_id: object
+) -> tuple[PrincipalType | None, uuid.UUID | None]:
+    """Both or neither: a principal type filters nothing without the principal's id."""
+    parsed_id = parse_uuid("principal_id", principal_id)
+    if principal_type is None:
+        if parsed_id is not None:
+            raise ReportInputError("principal_type", "is required when principal_id is given")
+        return None, None
+    if principal_type == "USER" or principal_type == "GROUP":
+        if parsed_id is None:
+            raise ReportInputError("principal_id", "is required when principal_type is given")
+        return principal_type, parsed_id
+    raise ReportInputError(
+        "principal_type", f"must be 'USER' or 'GROUP', not {_shown(principal_type)}"
+    )
+
+
+def parse_source(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ReportInputError("source", f"must be a string, not {type(value).__name__}")
+    if "\x00" in value:
+        raise ReportInputError("source", "must not contain NUL characters")
+    if len(value) > SOURCE_MAX_LENGTH:
+        raise ReportInputError(
+            "source",
+            f"is {len(value)} characters; deal sources are at most {SOURCE_MAX_LENGTH}",
+        )
+    return value
+
+
+def parse_threshold(field: str, value: object, *, required: bool) -> int | None:
+    if value is None:
+        if required:
+            raise ReportInputError(field, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ReportInputError(field, f"must be a whole number of days, not {_shown(value)}")
+    if not 0 <= value <= MAX_THRESHOLD_DAYS:
+        raise ReportInputError(field, f"must be between 0 and {MAX_THRESHOLD_DAYS}, not {value}")
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class WinLossParameters:
+    """Deal Win/Loss Analysis: deals whose current stage is terminal, entered in the period."""
+
+    report_type: ClassVar[str] = "deal_win_loss"
+    facts_sql: ClassVar[str] = "win_loss_facts.sql"
+
+    tenant_id: uuid.UUID
+    period_start: datetime
+    period_end: datetime
+    pipeline_id: uuid.UUID | None = None
+    principal_type: PrincipalType | None = None
+    principal_id: uuid.UUID | None = None
+    source: str | None = None
+    stage_id: uuid.UUID | None = None
+
+    @classmethod
+    def validate(
+        cls,
+        tenant_id: object,
+        period_start: object,
+        period_end: object,
+        pipeline_id: object = None,
+        principal_type: object = None,
+        principal_id: object = None,
+        source: object = None,
+        stage_id: object = None,
+    ) -> WinLossParameters:
+        start, end = parse_period(period_start, period_end, required=True)
+        assert start is not None and end is not None
+        kind, principal = parse_principal(principal_type, principal_id)
+        return cls(
+            tenant_id=require_uuid("tenant_id", tenant_id),
+            period_start=start,
+            period_end=end,
+            pipeline_id=parse_uuid("pipeline_id", pipeline_id),
+            principal_type=kind,
+            principal_id=principal,
+            source=parse_source(source),
+            stage_id=parse_uuid("stage_id", stage_id),
+        )
+
+    def input_params(self, generated_at: datetime) -> dict[str, Any]:
+        """The seeds' ``input_params`` document."""
+        return {
+            "pipeline_id": _text(self.pipeline_id),
+            "principal_type": self.principal_type,
+            "principal_id": _text(self.principal_id),
+            "source": self.source,
+            "stage_id": _text(self.stage_id),
+            "period_start": _iso(self.period_start),
+            "period_end": _iso(self.period_end),
+        }
+
+    def query_params(self, generated_at: datetime) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+            "pipeline_id": self.pipeline_id,
+            "principal_type": self.principal_type,
+            "principal_id": self.principal_id,
+            "source": self.source,
+            "stage_id": self.stage_id,
+        }
+
+
+@dataclass(frozen=True)
+class AgingParameters:
+    """Deal Aging / At-Risk: open deals, as of ``period_end`` (else the run's start)."""
+
+    report_type: ClassVar[str] = "deal_aging"
+    facts_sql: ClassVar[str] = "aging_facts.sql"
+
+    tenant_id: uuid.UUID
+    threshold_days: int
+    cycle_threshold_days: int | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    pipeline_id: uuid.UUID | None = None
+    principal_type: PrincipalType | None = None
+    principal_id: uuid.UUID | None = None
+    stage_id: uuid.UUID | None = None
+
+    @classmethod
+    def validate(
+        cls,
+        tenant_id: object,
+        threshold_days: object,
+        cycle_threshold_days: object = None,
+        period_start: object = None,
+        period_end: object = None,
+        pipeline_id: object = None,
+        principal_type: object = None,
+        principal_id: object = None,
+        stage_id: object = None,
+    ) -> AgingParameters:
+        start, end = parse_period(period_start, period_end, required=False)
+        kind, principal = parse_principal(principal_type, principal_id)
+        threshold = parse_threshold("threshold_days", threshold_days, required=True)
+        assert threshold is not None
+        return cls(
+            tenant_id=require_uuid("tenant_id", tenant_id),
+            threshold_days=threshold,
+            cycle_threshold_days=parse_threshold(
+                "cycle_threshold_days", cycle_threshold_days, required=False
+            ),
+            period_start=start,
+            period_end=end,
+            pipeline_id=parse_uuid("pipeline_id", pipeline_id),
+            principal_type=kind,
+            principal_id=principal,
+            stage_id=parse_uuid("stage_id", stage_id),
+        )
+
+    def as_of(self, generated_at: datetime) -> datetime:
+        return self.period_end if self.period_end is not None else generated_at
+
+    def input_params(self, generated_at: datetime) -> dict[str, Any]:
+        """The seeds' ``input_params`` document, plus the effective as-of time."""
+        return {
+            "threshold_days": self.threshold_days,
+            "cycle_threshold_days": self.cycle_threshold_days,
+            "period_start": _iso(self.period_start),
+            "period_end": _iso(self.period_end),
+            "pipeline_id": _text(self.pipeline_id),
+            "principal_type": self.principal_type,
+            "principal_id": _text(self.principal_id),
+            "stage_id": _text(self.stage_id),
+            "as_of": self.as_of(generated_at).isoformat(),
+        }
+
+    def query_params(self, generated_at: datetime) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "threshold_days": self.threshold_days,
+            "cycle_threshold_days": self.cycle_threshold_days,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+            "pipeline_id": self.pipeline_id,
+            "principal_type": self.principal_type,
+            "principal_id": self.principal_id,
+            "stage_id": self.stage_id,
+            "as_of": self.as_of(generated_at),
+        }
+
+
+ReportParameters = WinLossParameters | AgingParameters
