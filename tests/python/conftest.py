@@ -1,0 +1,83 @@
+"""Shared fixtures: a real PostgreSQL, a fresh database per session, one dbt build.
+
+The server is the one the ``PG*`` variables name when ``PGHOST`` is set, otherwise an
+embedded PostgreSQL in ``.dyno/pgdata-test`` (stopped when the session ends). Either way
+the session creates its own database, so tests never touch existing data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+import scenarios
+from orchestration.crm_data import CrmBatch
+from orchestration.db import connect
+from orchestration.dbt_cli import run_dbt
+from orchestration.embedded_postgres import start_embedded_postgres
+from orchestration.settings import PROJECT_DIR, pg_environment
+from orchestration.storage import create_source_tables, ensure_report_storage
+
+Env = dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def server_env() -> Env:
+    if os.environ.get("PGHOST"):
+        return pg_environment()
+    return start_embedded_postgres(PROJECT_DIR / ".dyno" / "pgdata-test", keep_running=False)
+
+
+def create_database(server: Env, prefix: str) -> Env:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return {**server, "PGDATABASE": name}
+
+
+def drop_database(server: Env, env: Env) -> None:
+    with connect(server, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("drop database if exists {} with (force)").format(
+                sql.Identifier(env["PGDATABASE"])
+            )
+        )
+
+
+@pytest.fixture(scope="session")
+def empty_database(server_env: Env) -> Iterator[Env]:
+    """A new database with the CRM source tables and report storage, nothing else."""
+    env = create_database(server_env, "dyno_test")
+    with connect(env) as conn:
+        create_source_tables(conn)
+        ensure_report_storage(conn)
+    yield env
+    drop_database(server_env, env)
+
+
+@pytest.fixture(scope="session")
+def built_env(server_env: Env) -> Iterator[Env]:
+    """A database holding every scenario, with the dbt project built (and tested) on it."""
+    env = create_database(server_env, "dyno_test")
+    with connect(env) as conn:
+        create_source_tables(conn)
+        ensure_report_storage(conn)
+        batch = CrmBatch()
+        scenarios.load_all(batch, now=datetime.now(UTC))
+        batch.write(conn)
+    run_dbt(["build"], environ=env)
+    yield env
+    drop_database(server_env, env)
+
+
+@pytest.fixture
+def conn(built_env: Env) -> Iterator[psycopg.Connection[Any]]:
+    with connect(built_env) as connection:
+        yield connection
