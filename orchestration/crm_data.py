@@ -63,7 +63,9 @@ class CrmBatch:
         default_factory=lambda: {table: [] for table in _COLUMNS}
     )
 
-    def pipeline(self, tenant_id: uuid.UUID, name: str, *, id: uuid.UUID | None = None) -> uuid.UUID:
+    def pipeline(
+        self, tenant_id: uuid.UUID, name: str, *, id: uuid.UUID | None = None
+    ) -> uuid.UUID:
         pipeline_id = id or uuid.uuid4()
         self.rows["pipeline"].append((pipeline_id, tenant_id, name))
         return pipeline_id

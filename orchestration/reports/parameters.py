@@ -95,13 +95,19 @@ def parse_principal(
         if parsed_id is not None:
             raise ReportInputError("principal_type", "is required when principal_id is given")
         return None, None
-    if principal_type == "USER" or principal_type == "GROUP":
-        if parsed_id is None:
-            raise ReportInputError("principal_id", "is required when principal_type is given")
-        return principal_type, parsed_id
+    if principal_type == "USER":
+        return "USER", _principal_id_for(parsed_id)
+    if principal_type == "GROUP":
+        return "GROUP", _principal_id_for(parsed_id)
     raise ReportInputError(
         "principal_type", f"must be 'USER' or 'GROUP', not {_shown(principal_type)}"
     )
+
+
+def _principal_id_for(parsed_id: uuid.UUID | None) -> uuid.UUID:
+    if parsed_id is None:
+        raise ReportInputError("principal_id", "is required when principal_type is given")
+    return parsed_id
 
 
 def parse_source(value: object) -> str | None:
@@ -168,7 +174,8 @@ class WinLossParameters:
         stage_id: object = None,
     ) -> WinLossParameters:
         start, end = parse_period(period_start, period_end, required=True)
-        assert start is not None and end is not None
+        assert start is not None
+        assert end is not None
         kind, principal = parse_principal(principal_type, principal_id)
         return cls(
             tenant_id=require_uuid("tenant_id", tenant_id),

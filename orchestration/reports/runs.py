@@ -182,7 +182,9 @@ def _write_facts(
     search_path = sql.Identifier(MODELS_SCHEMA).as_string(conn)
     conn.execute("select set_config('search_path', %s, true)", (search_path,))
     if statement_timeout_ms is not None:
-        conn.execute("select set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
+        conn.execute(
+            "select set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),)
+        )
     query_params = {"run_id": run_id, **params.query_params(generated_at)}
     try:
         # Unprepared on purpose: the planner then sees the actual parameters and drops

@@ -17,13 +17,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
-import scenarios
 from orchestration.crm_data import CrmBatch
 from orchestration.db import connect
 from orchestration.dbt_cli import run_dbt
 from orchestration.embedded_postgres import start_embedded_postgres
 from orchestration.settings import PROJECT_DIR, pg_environment
 from orchestration.storage import create_source_tables, ensure_report_storage
+
+import scenarios
 
 Env = dict[str, str]
 

@@ -16,7 +16,9 @@ FACT_TABLES = {
 
 def header(conn: psycopg.Connection[Any], run_id: uuid.UUID) -> dict[str, Any]:
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute("select * from dyno_crm.report_run where run_id = %s", (run_id,)).fetchone()
+        row = cur.execute(
+            "select * from dyno_crm.report_run where run_id = %s", (run_id,)
+        ).fetchone()
     conn.rollback()
     assert row is not None, f"no report_run row for {run_id}"
     return row
@@ -27,7 +29,7 @@ def facts(conn: psycopg.Connection[Any], run_id: uuid.UUID) -> list[dict[str, An
     table = FACT_TABLES[header(conn, run_id)["report_type"]]
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            f"select * from {table} where run_id = %s",  # noqa: S608 - table from a fixed map
+            f"select * from {table} where run_id = %s",
             (run_id,),
         ).fetchall()
     conn.rollback()

@@ -70,8 +70,8 @@ WL_TENANT = uid("win-loss", "tenant")
 WL_USER_1 = uid("win-loss", "user-1")
 WL_USER_2 = uid("win-loss", "user-2")
 WL_GROUP_1 = uid("win-loss", "group-1")
-SOURCE_QUOTES = "O'Brien \"referral\"; drop table deal; --"
-SOURCE_UNICODE = "Empfehlung – café ☕ 日本"
+SOURCE_QUOTES = 'O\'Brien "referral"; drop table deal; --'
+SOURCE_UNICODE = "Empfehlung – café ☕ 日本"  # noqa: RUF001 - a real en dash on purpose
 
 
 def load_win_loss(batch: CrmBatch) -> None:
@@ -84,7 +84,9 @@ def load_win_loss(batch: CrmBatch) -> None:
         return batch.deal(t, pipeline_id=pipeline, created_at=at(created), id=uid("wl", key), **kw)  # type: ignore[arg-type]
 
     # Won exactly at the period start: included.
-    d = deal("w1", p1.id, "2024-12-01", amount=Decimal("100"), source="web", owned_by_user_id=WL_USER_1)
+    d = deal(
+        "w1", p1.id, "2024-12-01", amount=Decimal("100"), source="web", owned_by_user_id=WL_USER_1
+    )
     batch.history(t, d, [p1.at(p1.lead, "2024-12-01"), p1.at(p1.won, "2025-01-01")])
     # Won a microsecond before the period end: included; assigned to user 1, owned by user 2.
     d = deal(
@@ -224,7 +226,11 @@ def load_aging(batch: CrmBatch) -> None:
     batch.history(
         t,
         d,
-        [p1.at(p1.lead, "2025-05-01"), p1.at(p1.lost, "2025-05-10"), p1.at(p1.qualified, "2025-05-20")],
+        [
+            p1.at(p1.lead, "2025-05-01"),
+            p1.at(p1.lost, "2025-05-10"),
+            p1.at(p1.qualified, "2025-05-20"),
+        ],
     )
     # Closed: not open.
     d = deal("a5", p1.id, "2025-01-01", amount=Decimal("500"))
@@ -258,7 +264,9 @@ def load_overflow(batch: CrmBatch) -> None:
     t = OVERFLOW_TENANT
     p1 = standard_pipeline(batch, t, "P1", "of-p1")
     for key in ("d1", "d2"):
-        d = batch.deal(t, pipeline_id=p1.id, created_at=at("2025-01-01"), amount=MAX_AMOUNT, id=uid("of", key))
+        d = batch.deal(
+            t, pipeline_id=p1.id, created_at=at("2025-01-01"), amount=MAX_AMOUNT, id=uid("of", key)
+        )
         batch.history(t, d, [p1.at(p1.lead, "2025-01-01"), p1.at(p1.won, "2025-02-01")])
 
 

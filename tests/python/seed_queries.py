@@ -34,6 +34,7 @@ def typed(query: str) -> str:
         query,
     )
 
+
 SEED_WIN_LOSS_SQL = """
 WITH closing_instances AS (
     SELECT

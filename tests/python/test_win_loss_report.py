@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from orchestration.reports import run_deal_win_loss_report
+
 from report_rows import by_pipeline, facts, header
 from scenarios import (
     Q1_END,
@@ -46,7 +47,10 @@ def test_unfiltered_quarter_counts_each_closed_deal_once_under_its_own_pipeline(
     p1 = rows[WL_P1]
     # w1 (at the start), w2 (just before the end), moved (NULL amount -> 0); lost l1.
     assert (p1["deals_closed_won_count"], p1["deals_closed_lost_count"]) == (3, 1)
-    assert (p1["total_amount_won"], p1["total_amount_lost"]) == (Decimal("400.00"), Decimal("50.00"))
+    assert (p1["total_amount_won"], p1["total_amount_lost"]) == (
+        Decimal("400.00"),
+        Decimal("50.00"),
+    )
     assert p1["avg_deal_size_won"] == Decimal("133.33")
     assert p1["avg_deal_size_lost"] == Decimal("50.00")
     assert p1["win_rate"] == Decimal("0.7500")
@@ -58,7 +62,10 @@ def test_unfiltered_quarter_counts_each_closed_deal_once_under_its_own_pipeline(
     # Deals without a pipeline form their own row.
     none = rows[None]
     assert (none["deals_closed_won_count"], none["deals_closed_lost_count"]) == (0, 1)
-    assert (none["total_amount_won"], none["total_amount_lost"]) == (Decimal("0.00"), Decimal("70.00"))
+    assert (none["total_amount_won"], none["total_amount_lost"]) == (
+        Decimal("0.00"),
+        Decimal("70.00"),
+    )
     assert (none["avg_deal_size_won"], none["win_rate"]) == (None, Decimal("0.0000"))
     for row in rows.values():
         assert row["tenant_id"] == WL_TENANT
@@ -110,13 +117,22 @@ def test_pipeline_filter_uses_the_deals_current_pipeline(conn: Conn) -> None:
     ],
 )
 def test_source_filter_matches_exact_text_and_is_stored(
-    conn: Conn, source: str, pipeline: uuid.UUID | None, won: int, lost: int, amount_won: str, amount_lost: str
+    conn: Conn,
+    source: str,
+    pipeline: uuid.UUID | None,
+    won: int,
+    lost: int,
+    amount_won: str,
+    amount_lost: str,
 ) -> None:
     rows = q1(conn, source=source)
     assert set(rows) == {pipeline}
     row = rows[pipeline]
     assert (row["deals_closed_won_count"], row["deals_closed_lost_count"]) == (won, lost)
-    assert (row["total_amount_won"], row["total_amount_lost"]) == (Decimal(amount_won), Decimal(amount_lost))
+    assert (row["total_amount_won"], row["total_amount_lost"]) == (
+        Decimal(amount_won),
+        Decimal(amount_lost),
+    )
     assert row["source"] == source
 
 
@@ -172,7 +188,9 @@ def test_tenants_sharing_every_id_see_only_their_own_rows(conn: Conn) -> None:
 
 
 def q_twin(conn: Conn, tenant: uuid.UUID, **filters: Any) -> dict[uuid.UUID | None, dict[str, Any]]:
-    return by_pipeline(facts(conn, run_deal_win_loss_report(conn, tenant, Q1_START, Q1_END, **filters)))
+    return by_pipeline(
+        facts(conn, run_deal_win_loss_report(conn, tenant, Q1_START, Q1_END, **filters))
+    )
 
 
 @pytest.mark.parametrize(
@@ -193,12 +211,28 @@ def test_nothing_matching_is_a_successful_run_without_facts(
 
 def test_header_records_the_run_and_every_parameter(conn: Conn) -> None:
     run_id = run_deal_win_loss_report(
-        conn, str(WL_TENANT), Q1_START, Q1_END, str(WL_P1), "USER", str(WL_USER_1), "web", str(WL_P1_LEAD)
+        conn,
+        str(WL_TENANT),
+        Q1_START,
+        Q1_END,
+        str(WL_P1),
+        "USER",
+        str(WL_USER_1),
+        "web",
+        str(WL_P1_LEAD),
     )
     row = header(conn, run_id)
     assert isinstance(run_id, uuid.UUID)
-    assert (row["tenant_id"], row["report_type"], row["status"]) == (WL_TENANT, "deal_win_loss", "SUCCEEDED")
-    assert (row["period_start"], row["period_end"], row["error_message"]) == (Q1_START, Q1_END, None)
+    assert (row["tenant_id"], row["report_type"], row["status"]) == (
+        WL_TENANT,
+        "deal_win_loss",
+        "SUCCEEDED",
+    )
+    assert (row["period_start"], row["period_end"], row["error_message"]) == (
+        Q1_START,
+        Q1_END,
+        None,
+    )
     assert row["input_params"] == {
         "pipeline_id": str(WL_P1),
         "principal_type": "USER",

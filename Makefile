@@ -1,0 +1,44 @@
+# Everything a new machine needs is set up by these targets: a project-local uv
+# (.tools, hash-pinned in requirements-bootstrap.txt) and the locked virtualenv (.venv,
+# uv.lock). Update the lock with `make lock` after editing pyproject.toml.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test test-python check build lock clean
+
+demo: $(VENV)/.installed
+	$(BIN)/dyno-reports demo
+
+test: $(VENV)/.installed
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory test-python
+
+test-python: $(VENV)/.installed
+	$(BIN)/pytest
+
+check: $(VENV)/.installed
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+build: $(VENV)/.installed
+	$(BIN)/dyno-reports build
+
+lock: $(UV)
+	$(UV) lock --python $(PYTHON)
+
+$(UV): requirements-bootstrap.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps -r requirements-bootstrap.txt
+	touch $@
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(TOOLS) target logs .pytest_cache .mypy_cache .ruff_cache

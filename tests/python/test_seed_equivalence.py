@@ -1,0 +1,159 @@
+"""The project's fact rows equal the seeds' own SQL (tests/python/seed_queries.py).
+
+On the random tenant (no first-stage ties, where the seeds double-count) over a grid of
+every filter, and on the hand-built win/loss tenant minus its tie. The seeds' rows are
+stored in a temporary copy of the fact table, so both sides are rounded by PostgreSQL
+into the same column types before they are compared.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import psycopg
+
+from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
+
+from report_rows import facts
+from scenarios import Q1_END, Q1_START, RANDOM, RANDOM_TENANT, WL_P2, WL_TENANT, at
+from seed_queries import SEED_AGING_SQL, SEED_WIN_LOSS_SQL, typed
+
+Conn = psycopg.Connection[Any]
+
+PERIODS = [
+    (at("2025-01-01"), at("2025-04-01")),
+    (at("2025-04-01"), at("2025-07-01")),
+    (at("2024-10-01"), at("2026-01-01")),
+]
+
+
+def seed_rows(conn: Conn, query: str, params: dict[str, Any], like: str) -> list[dict[str, Any]]:
+    """Run the seeds' query and round its rows through a temporary copy of ``like``."""
+    result = conn.execute(typed(query), params)
+    columns = [column.name for column in result.description or []]
+    rows = result.fetchall()
+    conn.execute(f"create temp table seed_facts (like {like}) on commit drop")
+    conn.execute(
+        "alter table seed_facts alter column run_id drop not null,"
+        " alter column tenant_id drop not null"
+    )
+    if rows:
+        placeholders = ", ".join(["%s"] * len(columns))
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"insert into seed_facts ({', '.join(columns)}) values ({placeholders})", rows
+            )
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        stored = cur.execute("select * from seed_facts").fetchall()
+    conn.rollback()
+    for row in stored:
+        del row["run_id"]
+        row["tenant_id"] = params["tenant_id"]
+    return sorted(stored, key=lambda row: (str(row["pipeline_id"]), str(row.get("stage_id"))))
+
+
+def win_loss_cases() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    for start, end in PERIODS:
+        base = {"period_start": start, "period_end": end}
+        cases.append(base)
+        cases += [{**base, "pipeline_id": p.id} for p in RANDOM.pipelines]
+        cases += [{**base, "source": s} for s in RANDOM.sources if s is not None]
+        cases += [{**base, "principal_type": "USER", "principal_id": u} for u in RANDOM.users[:2]]
+        cases += [{**base, "principal_type": "GROUP", "principal_id": g} for g in RANDOM.groups[:2]]
+        cases += [
+            {**base, "stage_id": stage}
+            for stage in (RANDOM.pipelines[0].lead, RANDOM.pipelines[1].qualified)
+        ]
+    cases.append(
+        {
+            "period_start": PERIODS[2][0],
+            "period_end": PERIODS[2][1],
+            "pipeline_id": RANDOM.pipelines[0].id,
+            "source": "web",
+            "principal_type": "USER",
+            "principal_id": RANDOM.users[0],
+            "stage_id": RANDOM.pipelines[0].lead,
+        }
+    )
+    return cases
+
+
+FILTERS = ("pipeline_id", "principal_type", "principal_id", "source", "stage_id")
+
+
+def test_win_loss_equals_the_seeds_sql_on_every_filter(conn: Conn) -> None:
+    compared = 0
+    nonempty = 0
+    for case in win_loss_cases():
+        params = {"tenant_id": RANDOM_TENANT, **dict.fromkeys(FILTERS), **case}
+        ours = facts(conn, run_deal_win_loss_report(conn, **params))
+        seeds = seed_rows(conn, SEED_WIN_LOSS_SQL, params, "dyno_crm.report_deal_win_loss_fact")
+        assert ours == seeds, case
+        compared += 1
+        nonempty += bool(ours)
+    assert compared >= 40
+    assert nonempty >= compared * 0.8
+
+
+def aging_cases() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    for threshold, cycle, (start, end) in itertools.product(
+        (0, 7, 30), (None, 60), [(None, at("2025-06-01")), (at("2025-03-01"), at("2025-09-01"))]
+    ):
+        cases.append(
+            {
+                "threshold_days": threshold,
+                "cycle_threshold_days": cycle,
+                "period_start": start,
+                "period_end": end,
+            }
+        )
+    base = {
+        "threshold_days": 14,
+        "cycle_threshold_days": 90,
+        "period_start": None,
+        "period_end": at("2025-12-01"),
+    }
+    cases += [{**base, "pipeline_id": p.id} for p in RANDOM.pipelines]
+    cases += [{**base, "principal_type": "USER", "principal_id": u} for u in RANDOM.users[:2]]
+    cases += [{**base, "principal_type": "GROUP", "principal_id": g} for g in RANDOM.groups[:2]]
+    cases += [{**base, "stage_id": p.qualified} for p in RANDOM.pipelines[:2]]
+    return cases
+
+
+def test_aging_equals_the_seeds_sql_on_every_filter(conn: Conn) -> None:
+    compared = 0
+    for case in aging_cases():
+        params = {"tenant_id": RANDOM_TENANT, **dict.fromkeys(FILTERS), **case}
+        params.pop("source")
+        ours = facts(conn, run_deal_aging_report(conn, **params))
+        seeds = seed_rows(conn, SEED_AGING_SQL, params, "dyno_crm.report_deal_aging_fact")
+        assert ours == seeds, case
+        assert ours, case
+        compared += 1
+    assert compared >= 20
+
+
+def test_the_seeds_sql_double_counts_a_first_stage_tie_and_ours_does_not(conn: Conn) -> None:
+    """The seed defect we fix on purpose: the tied deal appears twice in the seeds' join."""
+    params = {
+        "tenant_id": WL_TENANT,
+        "period_start": Q1_START,
+        "period_end": Q1_END,
+        **dict.fromkeys(FILTERS),
+    }
+    seeds = {
+        row["pipeline_id"]: row
+        for row in seed_rows(conn, SEED_WIN_LOSS_SQL, params, "dyno_crm.report_deal_win_loss_fact")
+    }
+    ours = {
+        row["pipeline_id"]: row for row in facts(conn, run_deal_win_loss_report(conn, **params))
+    }
+    assert seeds[WL_P2]["deals_closed_won_count"] == 2
+    assert ours[WL_P2]["deals_closed_won_count"] == 1
+    # Everything else agrees.
+    for pipeline, row in ours.items():
+        if pipeline != WL_P2:
+            assert row == seeds[pipeline]
