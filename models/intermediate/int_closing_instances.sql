@@ -50,7 +50,6 @@ closed_deals as (
         current_terminal_stages.pipeline_stage_id,
         current_terminal_stages.entered_at,
         current_terminal_stages.stage_state,
-        current_terminal_stages.stage_state = 'DONE_SUCCESS' as is_won,
         deals.pipeline_id,
         deals.amount,
         deals.source,
@@ -58,7 +57,8 @@ closed_deals as (
         deals.owned_by_group_id,
         deals.assigned_user_id,
         deals.assigned_group_id,
-        earliest_stage.first_stage_id
+        earliest_stage.first_stage_id,
+        current_terminal_stages.stage_state = 'DONE_SUCCESS' as is_won
     from current_terminal_stages
     inner join deals
         on

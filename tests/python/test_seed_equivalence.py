@@ -138,7 +138,7 @@ def test_aging_equals_the_seeds_sql_on_every_filter(conn: Conn) -> None:
 
 def test_the_seeds_sql_double_counts_a_first_stage_tie_and_ours_does_not(conn: Conn) -> None:
     """The seed defect we fix on purpose: the tied deal appears twice in the seeds' join."""
-    params = {
+    params: dict[str, Any] = {
         "tenant_id": WL_TENANT,
         "period_start": Q1_START,
         "period_end": Q1_END,
