@@ -52,8 +52,11 @@ def run_lock_key(run_id: uuid.UUID) -> int:
     return int.from_bytes(run_id.bytes[:4], "big", signed=True)
 
 
-# The same key computed in SQL, so recovery can test any header's lock.
-_LOCK_KEY_SQL: Final = "('x' || left(run_id::text, 8))::bit(32)::integer"
+def lock_key_sql(*run_id_column: str) -> sql.Composable:
+    """``run_lock_key`` in SQL, for the run id in the named column."""
+    return sql.SQL("('x' || left({}::text, 8))::bit(32)::integer").format(
+        sql.Identifier(*run_id_column)
+    )
 
 
 @cache
@@ -68,13 +71,20 @@ def recover_stale_runs(conn: psycopg.Connection[Any]) -> list[uuid.UUID]:
     """
     _require_idle(conn)
     with _storage_required(), conn.transaction():
+        # The candidates are materialised first so that the lock function only ever sees
+        # IN_PROGRESS runs: evaluated per row of a scan over all runs, it would take one lock
+        # per finished run and could exhaust the shared lock table.
         rows = conn.execute(
             sql.SQL(
-                "update dyno_crm.report_run set status = 'FAILED', error_message = %s"
-                " where status = 'IN_PROGRESS'"
+                "with candidates as materialized ("
+                " select run_id from dyno_crm.report_run where status = 'IN_PROGRESS')"
+                " update dyno_crm.report_run as runs"
+                " set status = 'FAILED', error_message = %s"
+                " from candidates"
+                " where runs.run_id = candidates.run_id and runs.status = 'IN_PROGRESS'"
                 " and pg_try_advisory_xact_lock(%s, {key})"
-                " returning run_id"
-            ).format(key=sql.SQL(_LOCK_KEY_SQL)),
+                " returning runs.run_id"
+            ).format(key=lock_key_sql("candidates", "run_id")),
             (STALE_RUN_MESSAGE, LOCK_NAMESPACE),
         ).fetchall()
     recovered = [row[0] for row in rows]

@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from orchestration.db import connect
 from orchestration.reports import (
@@ -17,7 +18,7 @@ from orchestration.reports import (
     run_deal_aging_report,
     run_deal_win_loss_report,
 )
-from orchestration.reports.runs import LOCK_NAMESPACE, run_lock_key
+from orchestration.reports.runs import LOCK_NAMESPACE, lock_key_sql, run_lock_key
 
 from conftest import Env, create_database, drop_database
 from report_rows import fact_count, facts, header
@@ -149,7 +150,10 @@ def test_lock_key_matches_its_sql_form(conn: Conn) -> None:
     for _ in range(20):
         run_id = uuid.uuid4()
         row = conn.execute(
-            "select ('x' || left(%s::uuid::text, 8))::bit(32)::integer", (run_id,)
+            sql.SQL("select {} from (select %s::uuid as run_id) as runs").format(
+                lock_key_sql("runs", "run_id")
+            ),
+            (run_id,),
         ).fetchone()
         assert row == (run_lock_key(run_id),)
     conn.rollback()
