@@ -38,8 +38,17 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else "dbt"
 
 
-def run_dbt(args: Sequence[str], environ: Mapping[str, str] | None = None) -> str:
-    """Run ``dbt ARGS`` in the project; return its output, raise ``DbtCommandError`` on failure."""
+def run_dbt(
+    args: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    *,
+    accepted_exit_codes: Sequence[int] = (0,),
+) -> str:
+    """Run ``dbt ARGS`` in the project; return its output.
+
+    Raises ``DbtCommandError`` unless dbt exits with one of ``accepted_exit_codes`` (dbt
+    exits 1 when a test or freshness check fails, 2 when it could not run at all).
+    """
     completed = subprocess.run(  # noqa: S603 - fixed executable, arguments from our code
         [dbt_executable(), *args],
         cwd=PROJECT_DIR,
@@ -49,7 +58,7 @@ def run_dbt(args: Sequence[str], environ: Mapping[str, str] | None = None) -> st
         check=False,
     )
     output = completed.stdout + completed.stderr
-    if completed.returncode != 0:
+    if completed.returncode not in accepted_exit_codes:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise DbtCommandError(f"dbt {' '.join(args)} failed (exit {completed.returncode}):\n{tail}")
     return output
