@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from orchestration.build import build_reports_database
+from orchestration.build import BuildError, build_reports_database
 from orchestration.dbt_cli import DbtCommandError
 
 
@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "build":
         try:
             print(build_reports_database(), end="")
-        except DbtCommandError as error:
+        except (BuildError, DbtCommandError) as error:
             print(f"dyno-reports: {error}", file=sys.stderr)
             return 1
     return 0

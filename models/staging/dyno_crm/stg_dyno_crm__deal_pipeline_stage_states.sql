@@ -1,7 +1,18 @@
 with
 
+-- Only the contract's columns: a view on `select *` would pin every other column of
+-- the user's table, which could then no longer be dropped.
 source as (
-    select * from {{ source('dyno_crm', 'deal_pipeline_stage_state') }}
+    select
+        tenant_id,
+        id,
+        deal_id,
+        pipeline_id,
+        pipeline_stage_id,
+        entered_at,
+        exited_at,
+        is_current
+    from {{ source('dyno_crm', 'deal_pipeline_stage_state') }}
 ),
 
 renamed as (

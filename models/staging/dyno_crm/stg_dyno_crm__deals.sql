@@ -1,7 +1,21 @@
 with
 
+-- Only the contract's columns: a view on `select *` would pin every other column of
+-- the user's table, which could then no longer be dropped.
 source as (
-    select * from {{ source('dyno_crm', 'deal') }}
+    select
+        tenant_id,
+        id,
+        pipeline_id,
+        name,
+        amount,
+        source,
+        created_at,
+        owned_by_user_id,
+        owned_by_group_id,
+        assigned_user_id,
+        assigned_group_id
+    from {{ source('dyno_crm', 'deal') }}
 ),
 
 renamed as (

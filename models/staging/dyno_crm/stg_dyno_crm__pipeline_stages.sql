@@ -1,7 +1,16 @@
 with
 
+-- Only the contract's columns: a view on `select *` would pin every other column of
+-- the user's table, which could then no longer be dropped.
 source as (
-    select * from {{ source('dyno_crm', 'pipeline_stage') }}
+    select
+        tenant_id,
+        id,
+        pipeline_id,
+        name,
+        stage_order,
+        stage_state
+    from {{ source('dyno_crm', 'pipeline_stage') }}
 ),
 
 renamed as (

@@ -1,7 +1,13 @@
 with
 
+-- Only the contract's columns: a view on `select *` would pin every other column of
+-- the user's table, which could then no longer be dropped.
 source as (
-    select * from {{ source('dyno_crm', 'pipeline') }}
+    select
+        tenant_id,
+        id,
+        name
+    from {{ source('dyno_crm', 'pipeline') }}
 ),
 
 renamed as (
