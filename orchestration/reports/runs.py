@@ -28,6 +28,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
+from orchestration.reports.facts_settings import apply_facts_settings
 from orchestration.reports.parameters import ReportParameters
 from orchestration.settings import MODELS_SCHEMA, SQL_DIR
 
@@ -191,6 +192,7 @@ def _write_facts(
 ) -> None:
     search_path = sql.Identifier(MODELS_SCHEMA).as_string(conn)
     conn.execute("select set_config('search_path', %s, true)", (search_path,))
+    apply_facts_settings(conn)
     if statement_timeout_ms is not None:
         conn.execute(
             "select set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),)
