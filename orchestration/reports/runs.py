@@ -38,6 +38,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
+from orchestration.reports.facts_settings import apply_facts_settings
 from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.settings import MODELS_SCHEMA, SQL_DIR
 
@@ -306,6 +307,7 @@ def _write_facts(
     """Insert the run's fact rows; return how many."""
     search_path = sql.Identifier(MODELS_SCHEMA).as_string(conn)
     conn.execute("select set_config('search_path', %s, true)", (search_path,))
+    apply_facts_settings(conn)
     query_params = {"run_id": run_id, **params.query_params(generated_at)}
     try:
         # Unprepared on purpose: the planner then sees the actual parameters and drops
