@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import pytest
 
 from orchestration.db import connect
 from orchestration.reports import recover_stale_runs, run_deal_win_loss_report
@@ -88,9 +89,13 @@ def test_headers_carry_the_dagster_run_that_wrote_them(conn: psycopg.Connection[
     assert headers_of_dagster_run(conn, dagster_run_id)[0][2] == "SUCCEEDED"
 
 
-def test_a_killed_run_blocked_in_the_database_is_failed_by_its_dagster_run_id(
-    built_env: Env, conn: psycopg.Connection[Any]
+@pytest.mark.parametrize("worker_fate", ["killed", "resumed"])
+def test_a_hung_worker_declared_dead_by_dagster_cannot_leave_or_finish_its_header(
+    built_env: Env, conn: psycopg.Connection[Any], worker_fate: str
 ) -> None:
+    """A frozen worker (SIGSTOP) keeps its session and run lock: only its Dagster run id
+    tells its header apart from a live run. Once the header is FAILED, the worker either
+    dies or wakes up; neither leaves facts or turns the header SUCCEEDED."""
     dagster_run_id = f"test-{uuid.uuid4()}"
     app = f"dyno_test_{uuid.uuid4().hex[:8]}"
     with fact_table_locked(built_env):
@@ -106,6 +111,8 @@ def test_a_killed_run_blocked_in_the_database_is_failed_by_its_dagster_run_id(
             ],
             cwd=PROJECT_DIR,
             env={**os.environ, **built_env, "PGAPPNAME": app},
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             wait_for(
@@ -113,18 +120,21 @@ def test_a_killed_run_blocked_in_the_database_is_failed_by_its_dagster_run_id(
             )
             [(header, _, status)] = headers_of_dagster_run(conn, dagster_run_id)
             assert status == "IN_PROGRESS"
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-        # The worker is gone but its backend, waiting on the lock, still holds the run lock:
-        # the lock-based recovery cannot tell it from a live run.
-        assert header not in recover_stale_runs(conn)
-        assert fail_headers_of_dagster_run(conn, dagster_run_id, "run worker killed") == [header]
-    # The lock is free now: the orphaned backend finishes its insert, finds its client gone
-    # and rolls back. The header stays FAILED, without facts.
-    wait_for("the orphaned backend to exit", lambda: backend_state(conn, app) is None)
+            process.send_signal(signal.SIGSTOP)
+            # Its session lives on and holds the run lock: lock-based recovery sees a live run.
+            assert header not in recover_stale_runs(conn)
+            assert fail_headers_of_dagster_run(conn, dagster_run_id, "worker lost") == [header]
+            process.send_signal(signal.SIGKILL if worker_fate == "killed" else signal.SIGCONT)
+        except BaseException:
+            process.kill()
+            raise
+    # The fact table is free again: a woken worker inserts, finds its header no longer
+    # IN_PROGRESS and rolls back; a killed one's backend ends and rolls back.
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    if worker_fate == "resumed":
+        assert "is no longer IN_PROGRESS" in stderr
+    wait_for("the worker's backend to end", lambda: backend_state(conn, app) is None)
     with conn.transaction():
         outcome = conn.execute(
             "select status, error_message from dyno_crm.report_run where run_id = %s", (header,)
@@ -134,6 +144,6 @@ def test_a_killed_run_blocked_in_the_database_is_failed_by_its_dagster_run_id(
         ).fetchone()
     assert outcome == (
         "FAILED",
-        f"Dagster run {dagster_run_id} failed before this report finished: run worker killed",
+        f"Dagster run {dagster_run_id} failed before this report finished: worker lost",
     )
     assert facts == (0,)
