@@ -21,6 +21,7 @@ from orchestration.reports.parameters import (
     WinLossParameters,
 )
 from orchestration.reports.runs import (
+    ReportOutcomeUnknownError,
     ReportRunError,
     StaleRun,
     execute_report,
@@ -31,6 +32,7 @@ from orchestration.reports.runs import (
 __all__ = [
     "AgingParameters",
     "ReportInputError",
+    "ReportOutcomeUnknownError",
     "ReportRunError",
     "RunLimits",
     "StaleRun",

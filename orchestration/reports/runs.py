@@ -25,6 +25,7 @@ the same transaction.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,12 +60,33 @@ CLIENT_CHECK_INTERVAL_MS: Final = 1_000
 # Settling a run after its connection died: how long to wait for a new connection, and for
 # the old backend to end.
 SETTLE_CONNECT_TIMEOUT_S: Final = 10
+# A restarting server refuses connections for a few seconds: keep trying this long.
+SETTLE_RETRY_S = 15.0
+SETTLE_RETRY_PAUSE_S: Final = 0.5
 SETTLE_TERMINATE_WAIT_MS: Final = 5_000
 SETTLE_LOCK_TIMEOUT_MS: Final = 30_000
 
 
 class ReportRunError(RuntimeError):
     """A run that could not complete for a reason of the run itself, not of its inputs."""
+
+
+class ReportOutcomeUnknownError(ReportRunError):
+    """The connection died while the run's facts were being committed, and the database
+    could not be reached again to find out whether the COMMIT got there.
+
+    Deliberately not a ``psycopg.OperationalError``: retrying on it could duplicate a run
+    that did succeed. ``run_id`` is the run to look up (``report_run.status``) once the
+    database is back; recovery settles it if it did not commit.
+    """
+
+    def __init__(self, run_id: uuid.UUID, cause: BaseException) -> None:
+        super().__init__(
+            f"run {run_id}: the connection died while committing ({cause}) and the database"
+            " could not be reached again: the run may have SUCCEEDED; check"
+            " dyno_crm.report_run before running it again"
+        )
+        self.run_id = run_id
 
 
 def run_lock_key(run_id: uuid.UUID) -> int:
@@ -166,12 +188,14 @@ def execute_report(
     lock_key = run_lock_key(run_id)
     conninfo = _conninfo(conn)
     session: _Session | None = None
+    header_written = committing = False
     try:
         with _storage_required(), _timeouts_explained(limits), conn.transaction():
             _apply_limits(conn, limits)
             conn.execute("select pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, lock_key))
             generated_at, session = _start_session(conn, conninfo)
             _insert_header(conn, run_id, params, generated_at)
+        header_written = True
         with _timeouts_explained(limits), conn.transaction():
             _apply_limits(conn, limits)
             fact_count = _write_facts(conn, run_id, params, generated_at)
@@ -184,14 +208,21 @@ def execute_report(
                 raise ReportRunError(
                     f"run {run_id} is no longer IN_PROGRESS (recovered as stale while it ran)"
                 )
+            # Nothing but the COMMIT is left: an error from here on may hide a success.
+            committing = True
     except BaseException as error:
-        if session is not None and _settle_failed_run(conn, session, run_id, error) == "SUCCEEDED":
+        if session is None or not header_written:
+            raise
+        status = _settle_failed_run(conn, session, run_id, error)
+        if status == "SUCCEEDED":
             logger.warning(
                 "run %s: the connection died while committing, but the commit had reached"
                 " the server: the run SUCCEEDED",
                 run_id,
             )
             return run_id
+        if status is None and committing:
+            raise ReportOutcomeUnknownError(run_id, error) from error
         raise
     finally:
         # A session lock outlives a rolled-back transaction: always give it back.
@@ -365,9 +396,7 @@ def _settle_on_fresh_connection(session: _Session, run_id: uuid.UUID, message: s
     is never hit): after that, the header says the truth, and an ``IN_PROGRESS`` one can
     only be a run that did not commit.
     """
-    with psycopg.connect(
-        **session.conninfo, connect_timeout=SETTLE_CONNECT_TIMEOUT_S, autocommit=True
-    ) as fresh:
+    with _reconnect(session) as fresh:
         fresh.execute(
             "select set_config('lock_timeout', %s, false)", (str(SETTLE_LOCK_TIMEOUT_MS),)
         )
@@ -382,6 +411,20 @@ def _settle_on_fresh_connection(session: _Session, run_id: uuid.UUID, message: s
             "select status from dyno_crm.report_run where run_id = %s", (run_id,)
         ).fetchone()
     return None if row is None else str(row[0])
+
+
+def _reconnect(session: _Session) -> psycopg.Connection[Any]:
+    """A new connection like the run's, retried while the server restarts."""
+    deadline = time.monotonic() + SETTLE_RETRY_S
+    while True:
+        try:
+            return psycopg.connect(
+                **session.conninfo, connect_timeout=SETTLE_CONNECT_TIMEOUT_S, autocommit=True
+            )
+        except psycopg.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(SETTLE_RETRY_PAUSE_S)
 
 
 def _release_lock(conn: psycopg.Connection[Any], lock_key: int) -> None:

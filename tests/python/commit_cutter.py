@@ -24,9 +24,14 @@ _COMMIT_GRACE_S = 0.5
 
 
 class CommitCutter:
-    def __init__(self, upstream: Mapping[str, str], *, forward_commit: bool) -> None:
+    def __init__(
+        self, upstream: Mapping[str, str], *, forward_commit: bool, refuse_after_cut: bool = False
+    ) -> None:
+        """``refuse_after_cut``: stop accepting connections after the cut, as if the
+        network to the server stayed down."""
         self._upstream = upstream
         self._forward_commit = forward_commit
+        self._refuse_after_cut = refuse_after_cut
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self.cuts = 0
@@ -43,7 +48,14 @@ class CommitCutter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        # close() alone would not wake the thread blocked in accept(), which would go on
+        # accepting; shutdown() does, and new connections are refused from then on.
         self._stopped = True
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
 
     def client_keywords(self) -> dict[str, str]:
@@ -89,6 +101,8 @@ class CommitCutter:
             if finishing and _COMMIT in data:
                 cut.set()  # from now on nothing goes back to the client
                 self.cuts += 1
+                if self._refuse_after_cut:
+                    self._stop_listening()
                 if self._forward_commit:
                     server.sendall(data)
                     time.sleep(_COMMIT_GRACE_S)

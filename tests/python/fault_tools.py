@@ -15,29 +15,54 @@ from typing import Any
 
 import psycopg
 
+from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 from orchestration.settings import PROJECT_DIR
 
 from report_rows import fact_count, header
 
 Conn = psycopg.Connection[Any]
 
-# A report run in a child process: arguments as JSON in argv[1]; prints the run id.
+# A report run in a child process: the job as JSON in argv[1]; prints the run id.
 _CHILD = """
 import json, sys
-from datetime import datetime
 from orchestration.db import connect
-from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
-args = json.loads(sys.argv[1])
+from fault_tools import run_job
 with connect() as conn:
-    if args["report"] == "deal_win_loss":
-        run_id = run_deal_win_loss_report(
-            conn, args["tenant"], datetime.fromisoformat(args["start"]),
-            datetime.fromisoformat(args["end"]),
-        )
-    else:
-        run_id = run_deal_aging_report(conn, args["tenant"], args["threshold_days"])
-print(run_id)
+    print(run_job(conn, json.loads(sys.argv[1])))
 """
+
+
+def run_job(conn: Conn, job: Mapping[str, Any]) -> uuid.UUID:
+    """Run the report a JSON-able job describes (see ``win_loss_job``, ``aging_job``)."""
+    if job["report"] == "deal_win_loss":
+        return run_deal_win_loss_report(
+            conn,
+            job["tenant"],
+            datetime.fromisoformat(job["start"]),
+            datetime.fromisoformat(job["end"]),
+        )
+    return run_deal_aging_report(
+        conn, job["tenant"], job["threshold_days"], period_end=datetime.fromisoformat(job["end"])
+    )
+
+
+def win_loss_job(tenant: uuid.UUID, start: datetime, end: datetime) -> dict[str, Any]:
+    return {
+        "report": "deal_win_loss",
+        "tenant": str(tenant),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
+
+
+def aging_job(tenant: uuid.UUID, threshold_days: int, end: datetime) -> dict[str, Any]:
+    return {
+        "report": "deal_aging",
+        "tenant": str(tenant),
+        "threshold_days": threshold_days,
+        "end": end.isoformat(),
+    }
+
 
 # Where a run can be parked, as the start of the statement its backend then waits in.
 PARKED_IN_RECOVERY = "with candidates as materialized"
@@ -49,26 +74,18 @@ def spawn_win_loss(
     env: Mapping[str, str], app_name: str, tenant: uuid.UUID, start: datetime, end: datetime
 ) -> subprocess.Popen[str]:
     """A win/loss run in a child process whose connection is tagged ``app_name``."""
-    args = {
-        "report": "deal_win_loss",
-        "tenant": str(tenant),
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-    }
-    return spawn_child(env, app_name, args)
-
-
-def spawn_aging(
-    env: Mapping[str, str], app_name: str, tenant: uuid.UUID, threshold_days: int
-) -> subprocess.Popen[str]:
-    args = {"report": "deal_aging", "tenant": str(tenant), "threshold_days": threshold_days}
-    return spawn_child(env, app_name, args)
+    return spawn_child(env, app_name, win_loss_job(tenant, start, end))
 
 
 def spawn_child(
     env: Mapping[str, str], app_name: str, args: dict[str, Any]
 ) -> subprocess.Popen[str]:
-    child_env = {**os.environ, **env, "PGAPPNAME": app_name}
+    child_env = {
+        **os.environ,
+        **env,
+        "PGAPPNAME": app_name,
+        "PYTHONPATH": str(PROJECT_DIR / "tests" / "python"),
+    }
     return subprocess.Popen(  # noqa: S603 - this interpreter, our own code
         [sys.executable, "-c", _CHILD, json.dumps(args)],
         cwd=PROJECT_DIR,

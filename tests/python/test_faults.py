@@ -15,12 +15,16 @@ import pytest
 
 from orchestration.db import connect
 from orchestration.reports import (
+    ReportOutcomeUnknownError,
     ReportRunError,
     recover_stale_run_details,
+    recover_stale_runs,
     run_deal_aging_report,
     run_deal_win_loss_report,
+    runs,
 )
 from orchestration.reports.audit import audit_report_runs
+from orchestration.reports.runs import LOCK_NAMESPACE, run_lock_key
 from orchestration.settings import MODELS_SCHEMA
 
 from commit_cutter import CommitCutter
@@ -213,6 +217,53 @@ def test_a_commit_that_reached_the_server_is_reported_as_success(
     FIGURES.compare_facts(expected, actual)
     assert actual == expected
     assert FIGURES.audit(conn).ok
+
+
+@pytest.mark.parametrize("forward_commit", [False, True], ids=["not-committed", "committed"])
+def test_a_lost_commit_with_the_database_unreachable_is_reported_as_unknown(
+    conn: Conn, built_env: Env, forward_commit: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not an OperationalError (on which a retry policy would run it again, duplicating a run
+    that may have succeeded), but an error naming the run to check."""
+    monkeypatch.setattr(runs, "SETTLE_RETRY_S", 0.5)
+    before = run_ids(conn, WL_TENANT)
+    cutter = CommitCutter(built_env, forward_commit=forward_commit, refuse_after_cut=True)
+    with (
+        cutter,
+        connect(built_env, **cutter.client_keywords()) as proxied,
+        pytest.raises(ReportOutcomeUnknownError, match="may have SUCCEEDED") as raised,
+    ):
+        run_deal_win_loss_report(proxied, WL_TENANT, Q1_START, Q1_END)
+    FIGURES.add(runs_attempted=1, faults_injected=1)
+    assert not isinstance(raised.value, psycopg.OperationalError)
+    run_id = only_new_run(conn, WL_TENANT, before)
+    assert raised.value.run_id == run_id
+    if forward_commit:
+        assert header(conn, run_id)["status"] == "SUCCEEDED"
+        assert fact_count(conn, run_id) == 3
+        FIGURES.add(runs_succeeded=1)
+    else:
+        wait_until_lock_free(conn, run_id)
+        assert run_id in recover_stale_runs(conn)
+        assert_failed_cleanly(conn, run_id, "stale run")
+        FIGURES.add(runs_failed_cleanly=1)
+    assert FIGURES.audit(conn).ok
+
+
+def wait_until_lock_free(conn: Conn, run_id: uuid.UUID, timeout: float = 30) -> None:
+    """The cut backend ends when it notices its client is gone (within about a second)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute(
+            "select count(*) from pg_locks where locktype = 'advisory' and objsubid = 2"
+            " and classid::bigint = %s and objid::bigint = %s::bigint & 4294967295",
+            (LOCK_NAMESPACE, run_lock_key(run_id)),
+        ).fetchone()
+        conn.rollback()
+        if row == (0,):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the lock of run {run_id} is still held")
 
 
 def test_a_lock_wait_ends_the_run_failed_within_lock_timeout(conn: Conn, built_env: Env) -> None:
