@@ -10,6 +10,7 @@ from orchestration.assets.dbt import dbt_asset_key
 from orchestration.report_runner import ReportResult, is_transient, run_report
 from orchestration.reports.parameters import ReportParameters
 from orchestration.resources import PostgresResource
+from orchestration.run_health import dagster_run_session
 from orchestration.tables import REPORT_COLUMNS, markdown_table
 
 REPORTS_GROUP: Final = "reports"
@@ -28,7 +29,8 @@ def run_step(
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Run the report and describe the stored run as materialisation metadata."""
     try:
-        with postgres.connect() as conn:
+        # The headers record this Dagster run, so the run-health sensors can close them.
+        with postgres.connect() as conn, dagster_run_session(conn, context.run.run_id):
             result = run_report(conn, params)
     except Exception as error:
         if is_transient(error):
