@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test test-python soak check lint-python lint-sql lint-dbt build lock clean
+.PHONY: demo test test-python soak check lint-python lint-sql lint-dbt build bench lock clean
 
 demo: $(VENV)/.installed
 	$(BIN)/dyno-reports demo
@@ -37,7 +37,7 @@ lint-python: $(VENV)/.installed
 
 lint-sql: $(VENV)/.installed profiles.yml
 	$(BIN)/sqlfluff lint models tests/dbt macros
-	$(BIN)/sqlfluff lint --templater placeholder orchestration/sql
+	$(BIN)/sqlfluff lint --templater placeholder orchestration/sql bench/sql
 
 lint-dbt: $(VENV)/.installed profiles.yml
 	$(BIN)/dbt parse --quiet
@@ -48,6 +48,10 @@ profiles.yml: profiles.example.yml
 
 build: $(VENV)/.installed
 	$(BIN)/dyno-reports build
+
+# The scale benchmark (docs/performance.md); options: make bench BENCH_ARGS="--scale small".
+bench: $(VENV)/.installed profiles.yml
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lock: $(UV)
 	$(UV) lock --python $(PYTHON)

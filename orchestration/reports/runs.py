@@ -39,6 +39,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
+from orchestration.reports.facts_settings import apply_facts_settings
 from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.settings import MODELS_SCHEMA, SQL_DIR
 
@@ -124,6 +125,22 @@ class _Session:
     conninfo: dict[str, Any]
     backend_pid: int
     backend_start: datetime | None
+
+
+def ensure_fact_count_column(conn: psycopg.Connection[Any]) -> None:
+    """Add ``report_run.fact_count`` if missing (idempotent, one transaction).
+
+    Checked first rather than ``add column if not exists``: ALTER TABLE takes an exclusive
+    lock even when it does nothing, and would queue behind (and block) running reports.
+    """
+    with conn.transaction():
+        present = conn.execute(
+            "select 1 from information_schema.columns"
+            " where table_schema = 'dyno_crm' and table_name = 'report_run'"
+            " and column_name = 'fact_count'"
+        ).fetchone()
+        if present is None:
+            conn.execute(load_sql("report_run_fact_count.sql"))
 
 
 def recover_stale_runs(conn: psycopg.Connection[Any]) -> list[uuid.UUID]:
@@ -337,6 +354,7 @@ def _write_facts(
     """Insert the run's fact rows; return how many."""
     search_path = sql.Identifier(MODELS_SCHEMA).as_string(conn)
     conn.execute("select set_config('search_path', %s, true)", (search_path,))
+    apply_facts_settings(conn)
     query_params = {"run_id": run_id, **params.query_params(generated_at)}
     try:
         # Unprepared on purpose: the planner then sees the actual parameters and drops
@@ -432,4 +450,5 @@ def _release_lock(conn: psycopg.Connection[Any], lock_key: int) -> None:
         with conn.transaction():
             conn.execute("select pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, lock_key))
     except psycopg.Error:
-        logger.warning("could not release run lock %s; it goes with the session", lock_key)
+        # The session died after the run's outcome was written: the lock went with it.
+        logger.info("run lock %s not released: its session is gone, and the lock with it", lock_key)
