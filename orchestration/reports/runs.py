@@ -18,8 +18,10 @@ and a timeout ends the run ``FAILED`` with the reason. When the run's connection
 connection: the old backend is ended if it still lives, so that its transaction can no
 longer commit, and the header is then read back. If the facts' COMMIT reached the server
 before the connection died the run is ``SUCCEEDED`` and is reported as such; otherwise it
-is marked ``FAILED``. Facts are never visible without ``SUCCEEDED``: both are written by
-the same transaction.
+is marked ``FAILED``. If the server cannot be reached to find out, a run that died in its
+COMMIT raises ``ReportOutcomeUnknownError``; an ``OperationalError`` escapes only from runs
+that certainly did not commit, so retrying on it never duplicates a run. Facts are never
+visible without ``SUCCEEDED``: both are written by the same transaction.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ CLIENT_CHECK_INTERVAL_MS: Final = 1_000
 # the old backend to end.
 SETTLE_CONNECT_TIMEOUT_S: Final = 10
 # A restarting server refuses connections for a few seconds: keep trying this long.
+# (Not Final: a test shortens it to exercise an unreachable server.)
 SETTLE_RETRY_S = 15.0
 SETTLE_RETRY_PAUSE_S: Final = 0.5
 SETTLE_TERMINATE_WAIT_MS: Final = 5_000
