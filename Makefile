@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test test-python check lint-python lint-sql lint-dbt build lock clean
+.PHONY: demo test test-python soak check lint-python lint-sql lint-dbt build bench lock clean
 
 demo: $(VENV)/.installed
 	$(BIN)/dyno-reports demo
@@ -21,6 +21,10 @@ test: $(VENV)/.installed
 
 test-python: $(VENV)/.installed
 	$(BIN)/pytest
+
+# Fault-and-load soak for SOAK_MINUTES (default 5); see tests/soak/soak.py and the README.
+soak: $(VENV)/.installed
+	PYTHONPATH=tests/python $(BIN)/python tests/soak/soak.py
 
 # The quality gates; pre-commit runs the same targets (.pre-commit-config.yaml).
 check: lint-python lint-sql lint-dbt
@@ -33,7 +37,7 @@ lint-python: $(VENV)/.installed
 
 lint-sql: $(VENV)/.installed profiles.yml
 	$(BIN)/sqlfluff lint models tests/dbt macros
-	$(BIN)/sqlfluff lint --templater placeholder orchestration/sql
+	$(BIN)/sqlfluff lint --templater placeholder orchestration/sql bench/sql
 
 lint-dbt: $(VENV)/.installed profiles.yml
 	$(BIN)/dbt parse --quiet
@@ -44,6 +48,10 @@ profiles.yml: profiles.example.yml
 
 build: $(VENV)/.installed
 	$(BIN)/dyno-reports build
+
+# The scale benchmark (docs/performance.md); options: make bench BENCH_ARGS="--scale small".
+bench: $(VENV)/.installed profiles.yml
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lock: $(UV)
 	$(UV) lock --python $(PYTHON)

@@ -7,12 +7,14 @@ from typing import Any
 import psycopg
 
 from orchestration.reports.runs import load_sql
+from orchestration.run_health import ensure_dagster_run_column
 
 
 def ensure_report_storage(conn: psycopg.Connection[Any]) -> None:
     """Create ``report_run`` and the fact tables if missing (idempotent, one transaction)."""
     with conn.transaction():
         conn.execute(load_sql("report_storage.sql"))
+        ensure_dagster_run_column(conn)
 
 
 def create_source_tables(conn: psycopg.Connection[Any]) -> None:

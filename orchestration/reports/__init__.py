@@ -17,15 +17,27 @@ import psycopg
 from orchestration.reports.parameters import (
     AgingParameters,
     ReportInputError,
+    RunLimits,
     WinLossParameters,
 )
-from orchestration.reports.runs import ReportRunError, execute_report, recover_stale_runs
+from orchestration.reports.runs import (
+    ReportOutcomeUnknownError,
+    ReportRunError,
+    StaleRun,
+    execute_report,
+    recover_stale_run_details,
+    recover_stale_runs,
+)
 
 __all__ = [
     "AgingParameters",
     "ReportInputError",
+    "ReportOutcomeUnknownError",
     "ReportRunError",
+    "RunLimits",
+    "StaleRun",
     "WinLossParameters",
+    "recover_stale_run_details",
     "recover_stale_runs",
     "run_deal_aging_report",
     "run_deal_win_loss_report",
@@ -45,6 +57,7 @@ def run_deal_win_loss_report(
     source: str | None = None,
     stage_id: UuidLike | None = None,
     *,
+    lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
 ) -> uuid.UUID:
     """Deal Win/Loss Analysis for one tenant over ``[period_start, period_end)``.
@@ -52,6 +65,10 @@ def run_deal_win_loss_report(
     One fact row per deal pipeline (deals without one share a NULL row). ``principal_type``
     ``USER`` matches the owning or assigned user, ``GROUP`` the owning or assigned group;
     ``stage_id`` filters on the first stage each deal entered.
+
+    ``lock_timeout_ms`` (default 60 s) bounds every lock wait and ``statement_timeout_ms``
+    (default 30 min) every statement of the run; reaching either ends the run ``FAILED``
+    with the reason (``ReportRunError``).
     """
     params = WinLossParameters.validate(
         tenant_id=tenant_id,
@@ -63,7 +80,8 @@ def run_deal_win_loss_report(
         source=source,
         stage_id=stage_id,
     )
-    return execute_report(conn, params, statement_timeout_ms=statement_timeout_ms)
+    limits = RunLimits.validate(lock_timeout_ms, statement_timeout_ms)
+    return execute_report(conn, params, limits)
 
 
 def run_deal_aging_report(
@@ -78,6 +96,7 @@ def run_deal_aging_report(
     principal_id: UuidLike | None = None,
     stage_id: UuidLike | None = None,
     *,
+    lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
 ) -> uuid.UUID:
     """Deal Aging / At-Risk for one tenant, as of ``period_end`` (else the run's start).
@@ -85,6 +104,7 @@ def run_deal_aging_report(
     Open deals whose current stage was entered in the optional period; one fact row per
     (pipeline, current stage). A deal is at risk after more than ``threshold_days`` in its
     stage or, when given, more than ``cycle_threshold_days`` since it was created.
+    Timeouts as for ``run_deal_win_loss_report``.
     """
     params = AgingParameters.validate(
         tenant_id=tenant_id,
@@ -97,4 +117,5 @@ def run_deal_aging_report(
         principal_id=principal_id,
         stage_id=stage_id,
     )
-    return execute_report(conn, params, statement_timeout_ms=statement_timeout_ms)
+    limits = RunLimits.validate(lock_timeout_ms, statement_timeout_ms)
+    return execute_report(conn, params, limits)

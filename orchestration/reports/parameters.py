@@ -20,6 +20,11 @@ SOURCE_MAX_LENGTH: Final = 200
 # A threshold beyond a century of days is a typo, not a policy; the column is INTEGER.
 MAX_THRESHOLD_DAYS: Final = 36_500
 _SHOWN_CHARS: Final = 60
+# A run is bounded: every wait and every statement ends. Zero would mean "no limit" to
+# PostgreSQL, so the smallest accepted value is 1 ms; a day is the largest sane bound.
+DEFAULT_LOCK_TIMEOUT_MS: Final = 60_000
+DEFAULT_STATEMENT_TIMEOUT_MS: Final = 30 * 60_000
+MAX_TIMEOUT_MS: Final = 24 * 60 * 60_000
 
 
 class ReportInputError(ValueError):
@@ -135,6 +140,46 @@ def parse_threshold(field: str, value: object, *, required: bool) -> int | None:
     if not 0 <= value <= MAX_THRESHOLD_DAYS:
         raise ReportInputError(field, f"must be between 0 and {MAX_THRESHOLD_DAYS}, not {value}")
     return value
+
+
+def parse_timeout_ms(field: str, value: object, default: int) -> int:
+    """A timeout in whole milliseconds, ``1..MAX_TIMEOUT_MS``; ``None`` means ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ReportInputError(
+            field, f"must be a whole number of milliseconds, not {_shown(value)}"
+        )
+    if not 1 <= value <= MAX_TIMEOUT_MS:
+        raise ReportInputError(
+            field, f"must be between 1 and {MAX_TIMEOUT_MS} milliseconds (24 h), not {value}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """How long a run may wait for a lock, and how long one of its statements may take.
+
+    Applied to each of the run's transactions with ``set_config(..., true)``, so they end
+    with the transaction and never leak into the caller's session.
+    """
+
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+
+    @classmethod
+    def validate(
+        cls, lock_timeout_ms: object = None, statement_timeout_ms: object = None
+    ) -> RunLimits:
+        return cls(
+            lock_timeout_ms=parse_timeout_ms(
+                "lock_timeout_ms", lock_timeout_ms, DEFAULT_LOCK_TIMEOUT_MS
+            ),
+            statement_timeout_ms=parse_timeout_ms(
+                "statement_timeout_ms", statement_timeout_ms, DEFAULT_STATEMENT_TIMEOUT_MS
+            ),
+        )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -11,15 +11,26 @@ While a run is open its connection holds a session-level advisory lock derived f
 run id (taken before the header is written). A header still ``IN_PROGRESS`` whose lock
 nobody holds belongs to a process that died; ``recover_stale_runs`` marks it ``FAILED``.
 That check needs no extra privilege and is exact: the lock goes when the backend goes.
+
+Every wait is bounded (``RunLimits``: lock and statement timeouts, applied per transaction)
+and a timeout ends the run ``FAILED`` with the reason. When the run's connection dies
+(server restart, network, ``pg_terminate_backend``) the outcome is settled through a fresh
+connection: the old backend is ended if it still lives, so that its transaction can no
+longer commit, and the header is then read back. If the facts' COMMIT reached the server
+before the connection died the run is ``SUCCEEDED`` and is reported as such; otherwise it
+is marked ``FAILED``. Facts are never visible without ``SUCCEEDED``: both are written by
+the same transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Final
 
@@ -28,7 +39,8 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
-from orchestration.reports.parameters import ReportParameters
+from orchestration.reports.facts_settings import apply_facts_settings
+from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.settings import MODELS_SCHEMA, SQL_DIR
 
 logger = logging.getLogger(__name__)
@@ -41,10 +53,40 @@ STALE_RUN_MESSAGE: Final = (
     "(its session's run lock was free); marked FAILED by recovery"
 )
 MAX_ERROR_MESSAGE_CHARS: Final = 10_000
+# A backend whose client died notices it only when it next talks to the client; with this
+# check it notices within a second even in the middle of a long statement or a lock wait,
+# so that a killed run's lock is released, and its stale header recoverable, promptly.
+CLIENT_CHECK_INTERVAL_MS: Final = 1_000
+# Settling a run after its connection died: how long to wait for a new connection, and for
+# the old backend to end.
+SETTLE_CONNECT_TIMEOUT_S: Final = 10
+# A restarting server refuses connections for a few seconds: keep trying this long.
+SETTLE_RETRY_S = 15.0
+SETTLE_RETRY_PAUSE_S: Final = 0.5
+SETTLE_TERMINATE_WAIT_MS: Final = 5_000
+SETTLE_LOCK_TIMEOUT_MS: Final = 30_000
 
 
 class ReportRunError(RuntimeError):
     """A run that could not complete for a reason of the run itself, not of its inputs."""
+
+
+class ReportOutcomeUnknownError(ReportRunError):
+    """The connection died while the run's facts were being committed, and the database
+    could not be reached again to find out whether the COMMIT got there.
+
+    Deliberately not a ``psycopg.OperationalError``: retrying on it could duplicate a run
+    that did succeed. ``run_id`` is the run to look up (``report_run.status``) once the
+    database is back; recovery settles it if it did not commit.
+    """
+
+    def __init__(self, run_id: uuid.UUID, cause: BaseException) -> None:
+        super().__init__(
+            f"run {run_id}: the connection died while committing ({cause}) and the database"
+            " could not be reached again: the run may have SUCCEEDED; check"
+            " dyno_crm.report_run before running it again"
+        )
+        self.run_id = run_id
 
 
 def run_lock_key(run_id: uuid.UUID) -> int:
@@ -64,13 +106,46 @@ def load_sql(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class StaleRun:
+    """A run that recovery marked ``FAILED``: what it was and how long it had been open."""
+
+    run_id: uuid.UUID
+    tenant_id: uuid.UUID
+    report_type: str
+    generated_at: datetime
+    age: timedelta
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What is needed to reach the server again, and to recognise the run's own backend,
+    after the run's connection died (``conn.info`` is unusable by then)."""
+
+    conninfo: dict[str, Any]
+    backend_pid: int
+    backend_start: datetime | None
+
+
 def recover_stale_runs(conn: psycopg.Connection[Any]) -> list[uuid.UUID]:
     """Mark ``FAILED`` every ``IN_PROGRESS`` run whose owning session is gone.
 
     Runs in its own transaction; returns the ids of the runs it marked.
     """
+    return [run.run_id for run in recover_stale_run_details(conn)]
+
+
+def recover_stale_run_details(
+    conn: psycopg.Connection[Any], limits: RunLimits | None = None
+) -> list[StaleRun]:
+    """``recover_stale_runs``, returning each recovered run's tenant, report type and age.
+
+    For ``dyno-reports runs --recover`` and the Dagster daemon. Bounded by ``limits``'
+    lock and statement timeouts (the defaults when not given).
+    """
     _require_idle(conn)
     with _storage_required(), conn.transaction():
+        _apply_limits(conn, limits or RunLimits())
         # The candidates are materialised first so that the lock function only ever sees
         # IN_PROGRESS runs: evaluated per row of a scan over all runs, it would take one lock
         # per finished run and could exhaust the shared lock table.
@@ -83,48 +158,71 @@ def recover_stale_runs(conn: psycopg.Connection[Any]) -> list[uuid.UUID]:
                 " from candidates"
                 " where runs.run_id = candidates.run_id and runs.status = 'IN_PROGRESS'"
                 " and pg_try_advisory_xact_lock(%s, {key})"
-                " returning runs.run_id"
+                " returning runs.run_id, runs.tenant_id, runs.report_type, runs.generated_at,"
+                " now() - runs.generated_at"
             ).format(key=lock_key_sql("candidates", "run_id")),
             (STALE_RUN_MESSAGE, LOCK_NAMESPACE),
         ).fetchall()
-    recovered = [row[0] for row in rows]
-    for run_id in recovered:
-        logger.warning("marked stale report run %s FAILED", run_id)
+    recovered = [StaleRun(*row) for row in rows]
+    for run in recovered:
+        logger.warning(
+            "marked stale %s run %s of tenant %s FAILED (open for %s)",
+            run.report_type,
+            run.run_id,
+            run.tenant_id,
+            run.age,
+        )
     return recovered
 
 
 def execute_report(
     conn: psycopg.Connection[Any],
     params: ReportParameters,
-    *,
-    statement_timeout_ms: int | None = None,
+    limits: RunLimits | None = None,
 ) -> uuid.UUID:
     """Run one report for validated ``params`` and return its run id."""
+    limits = limits or RunLimits()
     _require_idle(conn)
-    recover_stale_runs(conn)
+    recover_stale_run_details(conn, limits)
     run_id = uuid.uuid4()
     lock_key = run_lock_key(run_id)
-    header_written = False
+    conninfo = _conninfo(conn)
+    session: _Session | None = None
+    header_written = committing = False
     try:
-        with _storage_required(), conn.transaction():
+        with _storage_required(), _timeouts_explained(limits), conn.transaction():
+            _apply_limits(conn, limits)
             conn.execute("select pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, lock_key))
-            generated_at = _fetch_now(conn)
+            generated_at, session = _start_session(conn, conninfo)
             _insert_header(conn, run_id, params, generated_at)
         header_written = True
-        with conn.transaction():
-            _write_facts(conn, run_id, params, generated_at, statement_timeout_ms)
+        with _timeouts_explained(limits), conn.transaction():
+            _apply_limits(conn, limits)
+            fact_count = _write_facts(conn, run_id, params, generated_at)
             finished = conn.execute(
-                "update dyno_crm.report_run set status = 'SUCCEEDED'"
+                "update dyno_crm.report_run set status = 'SUCCEEDED', fact_count = %s"
                 " where run_id = %s and status = 'IN_PROGRESS'",
-                (run_id,),
+                (fact_count, run_id),
             )
             if finished.rowcount != 1:
                 raise ReportRunError(
                     f"run {run_id} is no longer IN_PROGRESS (recovered as stale while it ran)"
                 )
+            # Nothing but the COMMIT is left: an error from here on may hide a success.
+            committing = True
     except BaseException as error:
-        if header_written:
-            _mark_failed(conn, run_id, error)
+        if session is None or not header_written:
+            raise
+        status = _settle_failed_run(conn, session, run_id, error)
+        if status == "SUCCEEDED":
+            logger.warning(
+                "run %s: the connection died while committing, but the commit had reached"
+                " the server: the run SUCCEEDED",
+                run_id,
+            )
+            return run_id
+        if status is None and committing:
+            raise ReportOutcomeUnknownError(run_id, error) from error
         raise
     finally:
         # A session lock outlives a rolled-back transaction: always give it back.
@@ -141,11 +239,60 @@ def _require_idle(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-def _fetch_now(conn: psycopg.Connection[Any]) -> datetime:
-    row = conn.execute("select now()").fetchone()
+def _conninfo(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """Keywords reaching the same server as the same user, for a fresh connection.
+
+    ``get_parameters`` leaves out the password, so it is added back when there is one.
+    """
+    params: dict[str, Any] = dict(conn.info.get_parameters())
+    password = conn.info.password
+    if password:
+        params["password"] = password
+    return params
+
+
+def _apply_limits(conn: psycopg.Connection[Any], limits: RunLimits) -> None:
+    """The run's bounds, for the current transaction only (``set_config(..., true)``)."""
+    conn.execute(
+        "select set_config('lock_timeout', %s, true),"
+        " set_config('statement_timeout', %s, true),"
+        " set_config('idle_in_transaction_session_timeout', %s, true),"
+        " set_config('client_connection_check_interval', %s, true)",
+        (
+            str(limits.lock_timeout_ms),
+            str(limits.statement_timeout_ms),
+            str(limits.statement_timeout_ms),
+            str(CLIENT_CHECK_INTERVAL_MS),
+        ),
+    )
+
+
+@contextmanager
+def _timeouts_explained(limits: RunLimits) -> Iterator[None]:
+    """A timeout becomes a ``ReportRunError`` naming the limit that was hit."""
+    try:
+        yield
+    except psycopg.errors.LockNotAvailable as error:
+        raise ReportRunError(
+            f"timed out waiting for a lock after lock_timeout_ms={limits.lock_timeout_ms}"
+            f" ({error.diag.message_primary})"
+        ) from error
+    except psycopg.errors.QueryCanceled as error:
+        raise ReportRunError(
+            f"a statement was cancelled (statement_timeout_ms={limits.statement_timeout_ms}):"
+            f" {error.diag.message_primary}"
+        ) from error
+
+
+def _start_session(
+    conn: psycopg.Connection[Any], conninfo: dict[str, Any]
+) -> tuple[datetime, _Session]:
+    row = conn.execute(
+        "select now(), pg_backend_pid(),"
+        " (select backend_start from pg_stat_activity where pid = pg_backend_pid())"
+    ).fetchone()
     assert row is not None
-    now: datetime = row[0]
-    return now
+    return row[0], _Session(conninfo=conninfo, backend_pid=row[1], backend_start=row[2])
 
 
 def _insert_header(
@@ -187,24 +334,22 @@ def _write_facts(
     run_id: uuid.UUID,
     params: ReportParameters,
     generated_at: datetime,
-    statement_timeout_ms: int | None,
-) -> None:
+) -> int:
+    """Insert the run's fact rows; return how many."""
     search_path = sql.Identifier(MODELS_SCHEMA).as_string(conn)
     conn.execute("select set_config('search_path', %s, true)", (search_path,))
-    if statement_timeout_ms is not None:
-        conn.execute(
-            "select set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),)
-        )
+    apply_facts_settings(conn)
     query_params = {"run_id": run_id, **params.query_params(generated_at)}
     try:
         # Unprepared on purpose: the planner then sees the actual parameters and drops
         # the predicates of filters that were not given (see the SQL file's header).
-        conn.execute(load_sql(params.facts_sql), query_params, prepare=False)
+        inserted = conn.execute(load_sql(params.facts_sql), query_params, prepare=False)
     except psycopg.errors.UndefinedTable as error:
         raise ReportRunError(
             f"the dbt models are not built in schema {MODELS_SCHEMA!r} of this database "
             f"({error.diag.message_primary}); run `dyno-reports build` first"
         ) from error
+    return inserted.rowcount
 
 
 def _failure_message(error: BaseException) -> str:
@@ -212,28 +357,74 @@ def _failure_message(error: BaseException) -> str:
     return message[:MAX_ERROR_MESSAGE_CHARS]
 
 
-def _mark_failed(conn: psycopg.Connection[Any], run_id: uuid.UUID, error: BaseException) -> None:
+_MARK_FAILED: Final = (
+    "update dyno_crm.report_run set status = 'FAILED', error_message = %s"
+    " where run_id = %s and status = 'IN_PROGRESS'"
+)
+
+
+def _settle_failed_run(
+    conn: psycopg.Connection[Any], session: _Session, run_id: uuid.UUID, error: BaseException
+) -> str | None:
+    """Mark the run ``FAILED`` unless it committed; return its final status if known."""
     message = _failure_message(error)
-    update = (
-        "update dyno_crm.report_run set status = 'FAILED', error_message = %s"
-        " where run_id = %s and status = 'IN_PROGRESS'"
-    )
     if not conn.closed and not conn.broken:
         try:
             with conn.transaction():
-                conn.execute(update, (message, run_id))
-            return
+                conn.execute(_MARK_FAILED, (message, run_id))
+            return "FAILED"
         except psycopg.Error:
             logger.warning("could not mark run %s FAILED on its connection", run_id)
-    # The run's own connection is gone (server restart, network): the new session can
-    # write the outcome now, since the dead session's lock went with it.
     try:
-        with psycopg.connect(conn.info.dsn, connect_timeout=10) as fresh:
-            fresh.execute(update, (message, run_id))
-    except psycopg.Error:
+        return _settle_on_fresh_connection(session, run_id, message)
+    except psycopg.Error as settle_error:
+        # The header stays IN_PROGRESS, but its lock died with the old backend (or dies
+        # with it): the next recovery marks it FAILED.
         logger.warning(
-            "could not mark run %s FAILED; recover_stale_runs will on the next run", run_id
+            "could not settle run %s (%s); recover_stale_runs will mark it FAILED",
+            run_id,
+            settle_error,
         )
+        return None
+
+
+def _settle_on_fresh_connection(session: _Session, run_id: uuid.UUID, message: str) -> str | None:
+    """The run's connection is gone (server restart, network, terminated backend).
+
+    Whether its facts' COMMIT reached the server is unknown to the client. The old backend
+    is ended first (if it still lives, matched by pid and start time so that a reused pid
+    is never hit): after that, the header says the truth, and an ``IN_PROGRESS`` one can
+    only be a run that did not commit.
+    """
+    with _reconnect(session) as fresh:
+        fresh.execute(
+            "select set_config('lock_timeout', %s, false)", (str(SETTLE_LOCK_TIMEOUT_MS),)
+        )
+        if session.backend_start is not None:
+            fresh.execute(
+                "select pg_terminate_backend(pid, %s) from pg_stat_activity"
+                " where pid = %s and backend_start = %s",
+                (SETTLE_TERMINATE_WAIT_MS, session.backend_pid, session.backend_start),
+            )
+        fresh.execute(_MARK_FAILED, (message, run_id))
+        row = fresh.execute(
+            "select status from dyno_crm.report_run where run_id = %s", (run_id,)
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _reconnect(session: _Session) -> psycopg.Connection[Any]:
+    """A new connection like the run's, retried while the server restarts."""
+    deadline = time.monotonic() + SETTLE_RETRY_S
+    while True:
+        try:
+            return psycopg.connect(
+                **session.conninfo, connect_timeout=SETTLE_CONNECT_TIMEOUT_S, autocommit=True
+            )
+        except psycopg.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(SETTLE_RETRY_PAUSE_S)
 
 
 def _release_lock(conn: psycopg.Connection[Any], lock_key: int) -> None:

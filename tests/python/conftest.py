@@ -25,6 +25,7 @@ from orchestration.settings import PROJECT_DIR, pg_environment
 from orchestration.storage import create_source_tables, ensure_report_storage
 
 import scenarios
+from robustness_figures import FIGURES
 
 Env = dict[str, str]
 
@@ -82,3 +83,12 @@ def built_env(server_env: Env) -> Iterator[Env]:
 def conn(built_env: Env) -> Iterator[psycopg.Connection[Any]]:
     with connect(built_env) as connection:
         yield connection
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault-and-load figures the robustness tests counted (see robustness_figures)."""
+    if not FIGURES.counted():
+        return
+    terminalreporter.section("robustness figures")
+    for line in FIGURES.lines():
+        terminalreporter.write_line(line)

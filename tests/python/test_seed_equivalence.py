@@ -1,4 +1,4 @@
-"""The project's fact rows equal the seeds' own SQL (tests/python/seed_queries.py).
+"""The project's fact rows equal the seeds' own SQL (bench/seed_queries.py).
 
 On the random tenant (no first-stage ties, where the seeds double-count) over a grid of
 every filter, and on the hand-built win/loss tenant minus its tie. The seeds' rows are
@@ -13,11 +13,12 @@ from typing import Any
 
 import psycopg
 
+from bench.checks import seed_rows
+from bench.seed_queries import SEED_AGING_SQL, SEED_WIN_LOSS_SQL
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 
 from report_rows import facts
 from scenarios import Q1_END, Q1_START, RANDOM, RANDOM_TENANT, WL_P2, WL_TENANT, at
-from seed_queries import SEED_AGING_SQL, SEED_WIN_LOSS_SQL, typed
 
 Conn = psycopg.Connection[Any]
 
@@ -26,31 +27,6 @@ PERIODS = [
     (at("2025-04-01"), at("2025-07-01")),
     (at("2024-10-01"), at("2026-01-01")),
 ]
-
-
-def seed_rows(conn: Conn, query: str, params: dict[str, Any], like: str) -> list[dict[str, Any]]:
-    """Run the seeds' query and round its rows through a temporary copy of ``like``."""
-    result = conn.execute(typed(query), params)
-    columns = [column.name for column in result.description or []]
-    rows = result.fetchall()
-    conn.execute(f"create temp table seed_facts (like {like}) on commit drop")
-    conn.execute(
-        "alter table seed_facts alter column run_id drop not null,"
-        " alter column tenant_id drop not null"
-    )
-    if rows:
-        placeholders = ", ".join(["%s"] * len(columns))
-        with conn.cursor() as cur:
-            cur.executemany(
-                f"insert into seed_facts ({', '.join(columns)}) values ({placeholders})", rows
-            )
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        stored = cur.execute("select * from seed_facts").fetchall()
-    conn.rollback()
-    for row in stored:
-        del row["run_id"]
-        row["tenant_id"] = params["tenant_id"]
-    return sorted(stored, key=lambda row: (str(row["pipeline_id"]), str(row.get("stage_id"))))
 
 
 def win_loss_cases() -> list[dict[str, Any]]:

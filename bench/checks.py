@@ -1,0 +1,112 @@
+"""Comparing the project's fact rows with the seeds' SQL (bench/seed_queries.py).
+
+The seeds' rows are inserted into a temporary copy of the fact table, so that both sides
+are rounded by PostgreSQL into the same column types before they are compared. The tests
+(tests/python/test_seed_equivalence.py) use the same functions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Final
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from bench.cases import Case
+from bench.seed_queries import SEED_AGING_SQL, SEED_WIN_LOSS_SQL, typed
+
+FACT_TABLES: Final = {
+    "win_loss": "report_deal_win_loss_fact",
+    "aging": "report_deal_aging_fact",
+}
+SEED_SQL: Final = {"win_loss": SEED_WIN_LOSS_SQL, "aging": SEED_AGING_SQL}
+# What an aging run computes from its as-of time; without period_end that is the run's own
+# start, which the seeds' NOW() in another transaction cannot reproduce.
+AS_OF_COLUMNS: Final = frozenset(
+    {"at_risk_deal_count", "at_risk_amount", "avg_days_in_stage", "median_days_in_stage"}
+    | {"percent_at_risk"}
+)
+
+Row = dict[str, Any]
+
+
+def _sorted(rows: list[Row]) -> list[Row]:
+    return sorted(rows, key=lambda row: (str(row["pipeline_id"]), str(row.get("stage_id"))))
+
+
+def seed_rows(
+    conn: psycopg.Connection[Any], query: str, params: dict[str, Any], like: str
+) -> list[Row]:
+    """The seeds' rows for ``params``, rounded through a temporary copy of table ``like``.
+
+    Runs in the connection's current transaction and rolls it back at the end.
+    """
+    result = conn.execute(typed(query), params)
+    columns = [column.name for column in result.description or []]
+    rows = result.fetchall()
+    schema, table = like.split(".")
+    conn.execute(
+        sql.SQL("create temp table seed_facts (like {}) on commit drop").format(
+            sql.Identifier(schema, table)
+        )
+    )
+    conn.execute(
+        "alter table seed_facts alter column run_id drop not null,"
+        " alter column tenant_id drop not null"
+    )
+    if rows:
+        insert = sql.SQL("insert into seed_facts ({}) values ({})").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        )
+        with conn.cursor() as cur:
+            cur.executemany(insert, rows)
+    with conn.cursor(row_factory=dict_row) as cur:
+        stored = cur.execute("select * from seed_facts").fetchall()
+    conn.rollback()
+    for row in stored:
+        del row["run_id"]
+        row["tenant_id"] = params["tenant_id"]
+    return _sorted(stored)
+
+
+def project_rows(conn: psycopg.Connection[Any], case: Case, run_id: uuid.UUID) -> list[Row]:
+    """The fact rows of one run, without run_id, in the order ``seed_rows`` uses."""
+    table = sql.Identifier("dyno_crm", FACT_TABLES[case.report])
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            sql.SQL("select * from {} where run_id = %s").format(table), (run_id,)
+        ).fetchall()
+    conn.rollback()
+    for row in rows:
+        del row["run_id"]
+    return _sorted(rows)
+
+
+def run_seed_sql(conn: psycopg.Connection[Any], case: Case, timeout_ms: int) -> list[Row] | None:
+    """The seeds' rows for ``case``, or ``None`` when the query ran over ``timeout_ms``."""
+    try:
+        conn.execute("select set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+        return seed_rows(
+            conn,
+            SEED_SQL[case.report],
+            case.seed_params(),
+            f"dyno_crm.{FACT_TABLES[case.report]}",
+        )
+    except psycopg.errors.QueryCanceled:
+        conn.rollback()
+        return None
+
+
+def compare(case: Case, ours: list[Row], seeds: list[Row] | None) -> str:
+    """``equal``, ``DIFFERENT``, or ``not run`` when the seeds' SQL hit its limit."""
+    if seeds is None:
+        return "not run"
+    if case.as_of_is_now:
+        # Only what does not depend on the as-of time can be compared.
+        ours = [{k: v for k, v in row.items() if k not in AS_OF_COLUMNS} for row in ours]
+        seeds = [{k: v for k, v in row.items() if k not in AS_OF_COLUMNS} for row in seeds]
+        return "equal*" if ours == seeds else "DIFFERENT"
+    return "equal" if ours == seeds else "DIFFERENT"

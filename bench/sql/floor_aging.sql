@@ -1,0 +1,14 @@
+-- The floor of an aging run: a bare count of the rows the report reads (the tenant's open
+-- deals whose current stage was entered in the optional period), through the same index.
+select count(*) as rows_read
+from dyno_crm_analytics.int_current_deals
+where
+    tenant_id = %(tenant_id)s::uuid
+    and (
+        %(period_start)s::timestamptz is null
+        or stage_entered_at >= %(period_start)s::timestamptz
+    )
+    and (
+        %(period_end)s::timestamptz is null
+        or stage_entered_at < %(period_end)s::timestamptz
+    )

@@ -1,0 +1,117 @@
+"""How the scheduled reports are partitioned in Dagster: by tenant, and by month x tenant.
+
+Only the report assets are partitioned. The dbt assets stay unpartitioned: every model is
+a table rebuilt whole for all tenants in one ``dbt build``, so a tenant or month partition
+of a model would be a fiction (and multi-partitioned ``@dbt_assets`` are where
+dagster-io/dagster #23210 and #28794 bite). An unpartitioned upstream feeding a
+partitioned downstream is plain Dagster: every partition depends on the whole build.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    DynamicPartitionsDefinition,
+    MonthlyPartitionsDefinition,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+)
+
+from orchestration.refresh_settings import load_refresh_settings
+from orchestration.reports.parameters import ReportInputError, require_uuid
+
+TENANTS_PARTITIONS_NAME: Final = "tenants"
+MONTH_DIMENSION: Final = "month"
+TENANT_DIMENSION: Final = "tenant"
+# The first month a backfill can ask for; older months are not worth a partition each
+# (there is one partition per month and tenant in the UI's partition grid).
+FIRST_MONTH: Final = "2020-01-01"
+
+# Tenants are whatever the warehouse holds (tenant_discovery_sensor adds them); a key is the
+# tenant id in its canonical lowercase form.
+tenant_partitions = DynamicPartitionsDefinition(name=TENANTS_PARTITIONS_NAME)
+
+# Month boundaries in the refresh's time zone, so a monthly backfill and the scheduled
+# "previous month" report cover exactly the same instants. Only complete months exist.
+month_partitions = MonthlyPartitionsDefinition(
+    start_date=FIRST_MONTH, timezone=load_refresh_settings().timezone
+)
+
+tenant_month_partitions = MultiPartitionsDefinition(
+    {MONTH_DIMENSION: month_partitions, TENANT_DIMENSION: tenant_partitions}
+)
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def tenant_key(tenant_id: uuid.UUID) -> str:
+    return str(tenant_id)
+
+
+def tenant_from_key(key: str) -> uuid.UUID:
+    """The tenant of a partition key; a key that is no UUID is refused, naming the partition."""
+    try:
+        return require_uuid("tenant partition", key)
+    except ReportInputError:
+        raise ReportInputError("tenant partition", f"{key!r} is not a tenant id (a UUID)") from None
+
+
+@dataclass(frozen=True)
+class TenantMonth:
+    """One partition of the monthly win/loss asset: [start, end) of a month for a tenant."""
+
+    tenant_id: uuid.UUID
+    month: date
+    start: datetime
+    end: datetime
+
+    @property
+    def partition_key(self) -> MultiPartitionKey:
+        return MultiPartitionKey(
+            {MONTH_DIMENSION: self.month.isoformat(), TENANT_DIMENSION: tenant_key(self.tenant_id)}
+        )
+
+
+def month_bounds(month: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Local midnights starting ``month`` and the month after, as aware datetimes."""
+    first = month.replace(day=1)
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return datetime.combine(first, time(), tzinfo=zone), datetime.combine(
+        following, time(), tzinfo=zone
+    )
+
+
+def tenant_month(month_key: str, tenant: str, zone: ZoneInfo) -> TenantMonth:
+    """The period and tenant of a (month, tenant) partition, e.g. ``("2025-01-01", "7c9e…")``."""
+    month = date.fromisoformat(month_key)
+    start, end = month_bounds(month, zone)
+    return TenantMonth(tenant_id=tenant_from_key(tenant), month=month, start=start, end=end)
+
+
+def parse_month(field: str, text: str) -> date:
+    """``YYYY-MM`` as the first day of that month; errors name ``field``."""
+    match = _MONTH.match(text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ReportInputError(field, f"{text!r} is not a month written YYYY-MM")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def parse_month_range(field: str, text: str) -> list[date]:
+    """``YYYY-MM..YYYY-MM`` (both included) or one ``YYYY-MM``: the months, in order."""
+    first_text, separator, last_text = text.partition("..")
+    first = parse_month(field, first_text)
+    last = parse_month(field, last_text) if separator else first
+    if last < first:
+        raise ReportInputError(field, f"the range {text!r} ends before it starts")
+    months = []
+    current = first
+    while current <= last:
+        months.append(current)
+        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return months
