@@ -134,6 +134,20 @@ def test_aging_with_every_option_equals_the_api(
         assert facts(conn, run_id) == facts(conn, api_run)
 
 
+def test_timeouts_are_passed_to_the_run(pg_env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    # A rebuild holding the model's lock: the run may wait 200 ms, then fails cleanly.
+    with connect(pg_env) as blocker:
+        blocker.execute("lock table dyno_crm_analytics.int_current_deals in access exclusive mode")
+        code, out, err = run_cli([*AGING, "--lock-timeout-ms", "200"], capsys)
+        blocker.rollback()
+    assert (code, out) == (1, "")
+    assert "lock" in err
+    assert err.count("\n") == 1
+    code, out, _ = run_cli([*AGING, "--statement-timeout-ms", "60000", "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["run"]["status"] == "SUCCEEDED"
+
+
 def test_runs_lists_recent_runs_and_show_prints_one(
     pg_env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -203,6 +217,8 @@ BAD_ARGUMENTS = [
     (["aging", "--tenant", AG, "--threshold-days", "1e9"], "--threshold-days: must be a whole"),
     ([*AGING, "--cycle-threshold-days", "40000"], "--cycle-threshold-days: must be between"),
     ([*AGING, "--from", "2025-02-01", "--to", "2025-01-01"], "--to: must be after period_start"),
+    ([*AGING, "--lock-timeout-ms", "0"], "--lock-timeout-ms: must be between 1 and"),
+    ([*WIN_LOSS, "--statement-timeout-ms", "soon"], "--statement-timeout-ms: must be a whole"),
     (["runs", "--limit", "0"], "--limit: must be between 1 and"),
     (["runs", "--tenant", "x"], "--tenant: is not a valid UUID"),
     (["show", "42"], "RUN_ID: is not a valid UUID"),
