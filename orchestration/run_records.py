@@ -49,7 +49,12 @@ _FACTS = """
 select
     facts.*,
     pipelines.pipeline_name,
-    stages.stage_name
+    -- A deal without a pipeline can sit in any pipeline's stage: name that pipeline too.
+    case
+        when stages.pipeline_id is distinct from facts.pipeline_id
+            then stages.stage_name || ' (' || stage_pipelines.pipeline_name || ')'
+        else stages.stage_name
+    end as stage_name
 from {facts} as facts
 left join {pipelines} as pipelines
     on
@@ -59,12 +64,16 @@ left join {stages} as stages
     on
         facts.tenant_id = stages.tenant_id
         and facts.stage_id = stages.pipeline_stage_id
+left join {pipelines} as stage_pipelines
+    on
+        stages.tenant_id = stage_pipelines.tenant_id
+        and stages.pipeline_id = stage_pipelines.pipeline_id
 where facts.run_id = %(run_id)s
 order by
     pipelines.pipeline_name nulls last,
     facts.pipeline_id,
     stages.stage_order,
-    stages.stage_name
+    stage_name
 """
 
 

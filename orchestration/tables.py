@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from orchestration.report_runner import ReportResult
 from orchestration.run_records import Row
 
 NONE_SHOWN: Final = "-"
@@ -137,3 +138,41 @@ def json_value(value: Any) -> Any:
 
 def json_row(row: Row) -> dict[str, Any]:
     return {key: json_value(value) for key, value in row.items()}
+
+
+REPORT_TITLES: Final = {"deal_win_loss": "Deal Win/Loss", "deal_aging": "Deal Aging / At-Risk"}
+_FILTERS: Final = ("pipeline_id", "principal_type", "principal_id", "source", "stage_id")
+
+
+def describe_parameters(header: Row) -> str:
+    """What the run covered, in words, from its stored ``input_params``."""
+    params: dict[str, Any] = header["input_params"] or {}
+    if header["report_type"] == "deal_aging":
+        text = f"as of {params.get('as_of')}, at risk after {params.get('threshold_days')} days"
+        if params.get("cycle_threshold_days") is not None:
+            text += f" in a stage or {params['cycle_threshold_days']} days since creation"
+        if params.get("period_start") is not None:
+            text += f", stage entered from {params['period_start']}"
+    else:
+        text = f"closed in [{params.get('period_start')}, {params.get('period_end')})"
+    filters = [f"{name}={params[name]}" for name in _FILTERS if params.get(name) is not None]
+    return text + (f"; filters: {', '.join(filters)}" if filters else "")
+
+
+def result_text(result: ReportResult) -> str:
+    """A run as a terminal shows it: one line about the run, then its fact rows."""
+    header = result.header
+    title = REPORT_TITLES.get(result.report_type, result.report_type)
+    lines = [
+        f"{title}: run {result.run_id} {header['status']}, tenant {header['tenant_id']},"
+        f" {len(result.facts)} rows",
+        describe_parameters(header),
+    ]
+    if header.get("error_message"):
+        lines.append(f"error: {shown(header['error_message'])}")
+    lines.append(text_table(result.facts, REPORT_COLUMNS[result.report_type]))
+    return "\n".join(lines)
+
+
+def result_json(result: ReportResult) -> dict[str, Any]:
+    return {"run": json_row(result.header), "facts": [json_row(row) for row in result.facts]}

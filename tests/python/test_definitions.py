@@ -95,3 +95,11 @@ def test_a_missing_or_outdated_manifest_is_parsed_again(tmp_path: Path) -> None:
     later = time.time() + 5
     os.utime(project_dir / "dbt_project.yml", (later, later))
     assert manifest_is_stale(project)
+
+
+def test_the_definitions_module_holds_exactly_one_definitions_object() -> None:
+    # `dagster job execute -m` and `dagster dev` refuse a module with two.
+    import orchestration.definitions as module  # noqa: PLC0415
+
+    found = [name for name, value in vars(module).items() if isinstance(value, dg.Definitions)]
+    assert found == ["defs"]
