@@ -17,23 +17,37 @@ import psycopg
 
 from orchestration.backfill import add_backfill_arguments
 from orchestration.build import BuildError, build_reports_database
+from orchestration.db import connect
 from orchestration.dbt_cli import DbtCommandError
+from orchestration.embedded_postgres import DEMO_DATA_DIR, stop_embedded_postgres
 from orchestration.input_text import DATETIME_FORMS, parse_datetime_text
 from orchestration.report_runner import ReportResult, load_result, run_report
-from orchestration.reports import ReportInputError, ReportRunError, recover_stale_runs
+from orchestration.reports import ReportInputError, ReportRunError, recover_stale_run_details
+from orchestration.reports.audit import audit_report_runs
 from orchestration.reports.parameters import (
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
     MAX_THRESHOLD_DAYS,
     PRINCIPAL_TYPES,
     AgingParameters,
     ReportParameters,
+    RunLimits,
     WinLossParameters,
     parse_source,
     parse_threshold,
+    parse_timeout_ms,
     require_uuid,
 )
 from orchestration.run_records import recent_runs
 from orchestration.sample_data import SampleDataError
-from orchestration.tables import RUN_COLUMNS, json_row, result_json, result_text, text_table
+from orchestration.tables import (
+    RUN_COLUMNS,
+    json_row,
+    result_json,
+    result_text,
+    shown,
+    text_table,
+)
 
 PROG: Final = "dyno-reports"
 MAX_LIMIT: Final = 10_000
@@ -52,6 +66,8 @@ OPTION_FOR_FIELD: Final = {
     "stage_id": "--stage",
     "threshold_days": "--threshold-days",
     "cycle_threshold_days": "--cycle-threshold-days",
+    "lock_timeout_ms": "--lock-timeout-ms",
+    "statement_timeout_ms": "--statement-timeout-ms",
 }
 
 
@@ -94,6 +110,19 @@ def _days(field: str) -> Callable[[str], Any]:
     return _checked(field, parse)
 
 
+def _whole_number(field: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ReportInputError(field, f"must be a whole number, not {text!r}") from None
+
+
+def _milliseconds(field: str, default: int) -> Callable[[str], Any]:
+    return _checked(
+        field, lambda text: parse_timeout_ms(field, _whole_number(field, text), default)
+    )
+
+
 def _limit(text: str) -> int:
     try:
         value = int(text)
@@ -119,6 +148,16 @@ def _add_filters(parser: argparse.ArgumentParser, *, source: bool) -> None:
         parser.add_argument(
             "--source", type=_checked("source", parse_source), help="exact deal source"
         )
+    parser.add_argument(
+        "--lock-timeout-ms",
+        type=_milliseconds("lock_timeout_ms", DEFAULT_LOCK_TIMEOUT_MS),
+        help=f"longest wait for a lock (default {DEFAULT_LOCK_TIMEOUT_MS})",
+    )
+    parser.add_argument(
+        "--statement-timeout-ms",
+        type=_milliseconds("statement_timeout_ms", DEFAULT_STATEMENT_TIMEOUT_MS),
+        help=f"longest statement (default {DEFAULT_STATEMENT_TIMEOUT_MS})",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -186,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument(
         "--recover", action="store_true", help="first mark runs whose process died FAILED"
     )
+    runs.add_argument(
+        "--check",
+        action="store_true",
+        help="also audit the stored runs (orphan or cross-tenant facts, stuck runs);"
+        " exit 1 if any problem",
+    )
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     show = commands.add_parser("show", help="one run's header and fact rows")
@@ -198,10 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
 
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
         help="sample data, build and both reports through Dagster for three tenants"
         " (embedded PostgreSQL when PGHOST is unset)",
+    )
+    demo.add_argument(
+        "--stop",
+        action="store_true",
+        help="only stop the embedded PostgreSQL a demo left running (its data stays)",
     )
     return parser
 
@@ -234,29 +284,15 @@ def _print_result(result: ReportResult, as_json: bool) -> None:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    # Imported here: connecting needs no Dagster, and `dyno-reports --help` stays fast.
-    from orchestration.db import connect  # noqa: PLC0415
-
     if args.command == "build":
         print(build_reports_database(), end="")
     elif args.command in ("win-loss", "aging"):
         params = report_parameters(args)
+        limits = RunLimits.validate(args.lock_timeout_ms, args.statement_timeout_ms)
         with connect() as conn:
-            _print_result(run_report(conn, params), args.json)
+            _print_result(run_report(conn, params, limits), args.json)
     elif args.command == "runs":
-        with connect() as conn:
-            if args.recover:
-                recovered = recover_stale_runs(conn)
-                print(
-                    f"marked {len(recovered)} stale runs FAILED"
-                    + "".join(f"\n  {run_id}" for run_id in recovered),
-                    file=sys.stderr if args.json else sys.stdout,
-                )
-            rows = recent_runs(conn, tenant_id=args.tenant, limit=args.limit)
-        if args.json:
-            print(json.dumps([json_row(row) for row in rows], indent=2))
-        else:
-            print(text_table(rows, RUN_COLUMNS))
+        return _runs_command(args)
     elif args.command == "show":
         with connect() as conn:
             result = load_result(conn, args.run_id)
@@ -268,11 +304,46 @@ def _run_command(args: argparse.Namespace) -> int:
         from orchestration.backfill import backfill_command  # noqa: PLC0415 - loads Dagster
 
         return backfill_command(args)
+    elif args.command == "demo" and args.stop:
+        stopped = stop_embedded_postgres()
+        print(f"embedded PostgreSQL in {DEMO_DATA_DIR}: {'stopped' if stopped else 'not running'}")
     elif args.command == "demo":
+        print("Loading the Dagster definitions (the first time, dbt parses the project) ...")
         from orchestration.demo import run_demo  # noqa: PLC0415 - loads Dagster
 
         run_demo()
     return 0
+
+
+def _runs_command(args: argparse.Namespace) -> int:
+    # With --json, stdout is the JSON list alone; what recovery and the audit say goes
+    # to stderr.
+    notes = sys.stderr if args.json else sys.stdout
+    with connect() as conn:
+        if args.recover:
+            recovered = recover_stale_run_details(conn)
+            print(f"marked {len(recovered)} stale runs FAILED", file=notes)
+            for run in recovered:
+                print(
+                    f"  {run.run_id}  {run.report_type}  tenant {run.tenant_id}"
+                    f"  open {shown(run.age)}",
+                    file=notes,
+                )
+        rows = recent_runs(conn, tenant_id=args.tenant, limit=args.limit)
+        audit = audit_report_runs(conn) if args.check else None
+    if args.json:
+        print(json.dumps([json_row(row) for row in rows], indent=2))
+    else:
+        print(text_table(rows, RUN_COLUMNS))
+    if audit is None:
+        return 0
+    counts = ", ".join(
+        f"{count} {status}" for status, count in sorted(audit.runs_by_status.items())
+    )
+    print(f"check: {counts or 'no runs'}; {audit.fact_rows} fact rows", file=notes)
+    for problem in audit.problems:
+        print(f"check: PROBLEM: {problem}", file=notes)
+    return 0 if audit.ok else EXIT_FAILED
 
 
 def _one_line(error: BaseException) -> str:

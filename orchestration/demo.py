@@ -86,14 +86,17 @@ def aging_config(tenant: SampleTenant, until: datetime) -> dict[str, Any]:
     }
 
 
-def demo_environment(out: TextIO) -> dict[str, str]:
-    """The ``PG*`` server to use: the user's when ``PGHOST`` is set, else the embedded one."""
+def demo_environment(out: TextIO) -> tuple[dict[str, str], bool]:
+    """The ``PG*`` server to use, and whether it is the embedded one.
+
+    The user's when ``PGHOST`` is set, else the embedded server (started if need be).
+    """
     if os.environ.get("PGHOST"):
         env = pg_environment()
         print(f"Using the PostgreSQL server in PGHOST ({env['PGHOST']}).", file=out)
-        return env
+        return env, False
     print(f"Starting the embedded PostgreSQL in {DEMO_DATA_DIR} ...", file=out)
-    return start_embedded_postgres(DEMO_DATA_DIR, keep_running=True)
+    return start_embedded_postgres(DEMO_DATA_DIR, keep_running=True), True
 
 
 def prepare_database(env: Mapping[str, str], until: datetime, seed: int) -> int:
@@ -149,7 +152,11 @@ def _run_id(event: dg.AssetMaterialization) -> uuid.UUID:
 def demo_instance(home: Path = DEMO_DAGSTER_HOME) -> dg.DagsterInstance:
     """A persistent Dagster instance, so that `dagster dev` shows the demo's runs."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        # A demo should print its reports, not Dagster's telemetry notice; users who keep
+        # this instance can turn it back on here.
+        settings.write_text("telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.from_config(str(home))
 
 
@@ -162,7 +169,7 @@ def run_demo(
     out: TextIO = sys.stdout,
 ) -> DemoOutcome:
     """The whole demo; ``environ`` (a ``PG*`` mapping) skips choosing the server."""
-    env = dict(environ) if environ is not None else demo_environment(out)
+    env, embedded = (dict(environ), False) if environ is not None else demo_environment(out)
     end = until or demo_until()
     loaded = prepare_database(env, end, seed)
     if loaded:
@@ -180,7 +187,7 @@ def run_demo(
         reports = materialize_reports(env, tenant, end, dagster_instance)
         outcome.tenants.append(reports)
         print_tenant_reports(reports, out)
-    print_next_steps(env, out)
+    print_next_steps(env, out, embedded=embedded)
     return outcome
 
 
@@ -195,13 +202,19 @@ def print_tenant_reports(reports: TenantReports, out: TextIO) -> None:
         print(f"\n{result_text(run)}", file=out)
 
 
-def print_next_steps(env: Mapping[str, str], out: TextIO) -> None:
+def print_next_steps(env: Mapping[str, str], out: TextIO, *, embedded: bool) -> None:
     pg = " ".join(f"{key}={shlex.quote(env[key])}" for key in ("PGHOST", "PGPORT", "PGDATABASE"))
     home = shlex.quote(str(DEMO_DAGSTER_HOME))
-    print(
-        "\nOpen the same data in Dagster (the runs above are in its history):\n"
-        f"  {pg} DAGSTER_HOME={home} .venv/bin/dagster dev\n"
-        "then http://127.0.0.1:3000. The command line works on it too:\n"
+    lines = [
+        "",
+        "Open the same data in Dagster (the runs above are in its history):",
+        f"  {pg} DAGSTER_HOME={home} .venv/bin/dagster dev",
+        "then http://127.0.0.1:3000. The command line works on it too:",
         f"  {pg} .venv/bin/dyno-reports runs",
-        file=out,
-    )
+    ]
+    if embedded:
+        lines += [
+            "The embedded PostgreSQL keeps running for that; stop it (the data stays) with:",
+            "  .venv/bin/dyno-reports demo --stop",
+        ]
+    print("\n".join(lines), file=out)

@@ -12,6 +12,7 @@ from orchestration.reports import run_deal_aging_report, run_deal_win_loss_repor
 from orchestration.reports.parameters import (
     AgingParameters,
     ReportParameters,
+    RunLimits,
     WinLossParameters,
 )
 from orchestration.run_records import Row, run_facts, run_header
@@ -43,18 +44,23 @@ def load_result(conn: psycopg.Connection[Any], run_id: uuid.UUID) -> ReportResul
     return ReportResult(header=header, facts=run_facts(conn, header["report_type"], run_id))
 
 
-def run_report(conn: psycopg.Connection[Any], params: ReportParameters) -> ReportResult:
+def run_report(
+    conn: psycopg.Connection[Any], params: ReportParameters, limits: RunLimits | None = None
+) -> ReportResult:
     """Run the report ``params`` describe through the Python API; return the stored run."""
+    limits = limits or RunLimits()
     if isinstance(params, WinLossParameters):
-        run_id = _run_win_loss(conn, params)
+        run_id = _run_win_loss(conn, params, limits)
     else:
-        run_id = _run_aging(conn, params)
+        run_id = _run_aging(conn, params, limits)
     result = load_result(conn, run_id)
     assert result is not None, f"run {run_id} vanished after it was written"
     return result
 
 
-def _run_win_loss(conn: psycopg.Connection[Any], params: WinLossParameters) -> uuid.UUID:
+def _run_win_loss(
+    conn: psycopg.Connection[Any], params: WinLossParameters, limits: RunLimits
+) -> uuid.UUID:
     return run_deal_win_loss_report(
         conn,
         params.tenant_id,
@@ -65,10 +71,14 @@ def _run_win_loss(conn: psycopg.Connection[Any], params: WinLossParameters) -> u
         principal_id=params.principal_id,
         source=params.source,
         stage_id=params.stage_id,
+        lock_timeout_ms=limits.lock_timeout_ms,
+        statement_timeout_ms=limits.statement_timeout_ms,
     )
 
 
-def _run_aging(conn: psycopg.Connection[Any], params: AgingParameters) -> uuid.UUID:
+def _run_aging(
+    conn: psycopg.Connection[Any], params: AgingParameters, limits: RunLimits
+) -> uuid.UUID:
     return run_deal_aging_report(
         conn,
         params.tenant_id,
@@ -80,6 +90,8 @@ def _run_aging(conn: psycopg.Connection[Any], params: AgingParameters) -> uuid.U
         principal_type=params.principal_type,
         principal_id=params.principal_id,
         stage_id=params.stage_id,
+        lock_timeout_ms=limits.lock_timeout_ms,
+        statement_timeout_ms=limits.statement_timeout_ms,
     )
 
 

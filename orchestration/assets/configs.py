@@ -12,7 +12,13 @@ import dagster as dg
 from pydantic import Field, model_validator
 
 from orchestration.input_text import DATETIME_FORMS, parse_datetime_text
-from orchestration.reports.parameters import AgingParameters, WinLossParameters
+from orchestration.reports.parameters import (
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    AgingParameters,
+    RunLimits,
+    WinLossParameters,
+)
 
 _UUID = "a UUID"
 _PERIOD_START = f"Start of the period, inclusive: {DATETIME_FORMS}."
@@ -20,7 +26,23 @@ _PERIOD_END = f"End of the period, exclusive: {DATETIME_FORMS}."
 _PRINCIPAL_TYPE = "USER (owning or assigned user) or GROUP (owning or assigned group)."
 
 
-class WinLossReportConfig(dg.Config):
+class RunLimitsConfig(dg.Config):
+    """Bounds of one report run (defaults: the API's)."""
+
+    lock_timeout_ms: int | None = Field(
+        default=None,
+        description=f"Longest wait for a lock, in ms (default {DEFAULT_LOCK_TIMEOUT_MS}).",
+    )
+    statement_timeout_ms: int | None = Field(
+        default=None,
+        description=f"Longest statement, in ms (default {DEFAULT_STATEMENT_TIMEOUT_MS}).",
+    )
+
+    def limits(self) -> RunLimits:
+        return RunLimits.validate(self.lock_timeout_ms, self.statement_timeout_ms)
+
+
+class WinLossReportConfig(RunLimitsConfig):
     """Deal Win/Loss Analysis for one tenant: deals closed won or lost in the period."""
 
     tenant_id: str = Field(description=f"The tenant, {_UUID}.")
@@ -37,6 +59,7 @@ class WinLossReportConfig(dg.Config):
     @model_validator(mode="after")
     def _check(self) -> Self:
         self.parameters()  # ReportInputError is a ValueError: pydantic reports it
+        self.limits()
         return self
 
     def parameters(self) -> WinLossParameters:
@@ -52,7 +75,7 @@ class WinLossReportConfig(dg.Config):
         )
 
 
-class AgingReportConfig(dg.Config):
+class AgingReportConfig(RunLimitsConfig):
     """Deal Aging / At-Risk for one tenant: open deals, as of period_end or the run's start."""
 
     tenant_id: str = Field(description=f"The tenant, {_UUID}.")
@@ -74,6 +97,7 @@ class AgingReportConfig(dg.Config):
     @model_validator(mode="after")
     def _check(self) -> Self:
         self.parameters()
+        self.limits()
         return self
 
     def parameters(self) -> AgingParameters:

@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext
 from orchestration.assets.configs import AgingReportConfig, WinLossReportConfig
 from orchestration.assets.dbt import dbt_asset_key
 from orchestration.report_runner import ReportResult, is_transient, run_report
-from orchestration.reports.parameters import ReportParameters
+from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.resources import PostgresResource
 from orchestration.run_health import dagster_run_session
 from orchestration.tables import REPORT_COLUMNS, markdown_table
@@ -25,13 +25,17 @@ REPORT_RETRY_SECONDS: Final = 5
 
 
 def run_step(
-    context: AssetExecutionContext, postgres: PostgresResource, params: ReportParameters
+    context: AssetExecutionContext,
+    postgres: PostgresResource,
+    params: ReportParameters,
+    limits: RunLimits | None = None,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Run the report and describe the stored run as materialisation metadata."""
     try:
-        # The headers record this Dagster run, so the run-health sensors can close them.
+        # The header records which Dagster run wrote it, so that the run-failure sensor can
+        # mark it FAILED if this run dies (orchestration/run_health.py).
         with postgres.connect() as conn, dagster_run_session(conn, context.run.run_id):
-            result = run_report(conn, params)
+            result = run_report(conn, params, limits)
     except Exception as error:
         if is_transient(error):
             context.log.warning(f"connection lost, the step will run again: {error}")
@@ -69,7 +73,7 @@ def deal_win_loss_report(
     context: AssetExecutionContext, config: WinLossReportConfig, postgres: PostgresResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Deal Win/Loss Analysis for the configured tenant and period, stored as one report run."""
-    return run_step(context, postgres, config.parameters())
+    return run_step(context, postgres, config.parameters(), config.limits())
 
 
 @dg.asset(
@@ -81,4 +85,4 @@ def deal_aging_report(
     context: AssetExecutionContext, config: AgingReportConfig, postgres: PostgresResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Deal Aging / At-Risk for the configured tenant, stored as one report run."""
-    return run_step(context, postgres, config.parameters())
+    return run_step(context, postgres, config.parameters(), config.limits())

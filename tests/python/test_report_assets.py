@@ -76,6 +76,8 @@ def test_win_loss_asset_stores_the_same_facts_as_the_api(pg_env: Env) -> None:
             principal_id=scenarios.WL_USER_1,
         )
         assert header(conn, asset_run)["status"] == "SUCCEEDED"
+        assert header(conn, asset_run)["dagster_run_id"] == result.run_id
+        assert header(conn, api_run)["dagster_run_id"] is None
         assert header(conn, asset_run)["input_params"] == header(conn, api_run)["input_params"]
         asset_facts = facts(conn, asset_run)
         assert asset_facts == facts(conn, api_run)
@@ -134,6 +136,12 @@ def test_aging_asset_stores_the_same_facts_as_the_api(pg_env: Env) -> None:
             "deal_win_loss_report",
             {**WIN_LOSS_CONFIG, "period_start": "2025-01-01T00:00:00"},
             "period_start: needs a UTC offset",
+        ),
+        (
+            "deal_aging_report_job",
+            "deal_aging_report",
+            {**AGING_CONFIG, "lock_timeout_ms": 0},
+            "lock_timeout_ms: must be between 1 and",
         ),
         (
             "deal_aging_report_job",
