@@ -7,5 +7,6 @@ to the merge below. Only ``defs`` may be a ``Definitions`` at this module's top 
 import dagster as dg
 
 from orchestration.core_definitions import core_definitions
+from orchestration.refresh_definitions import refresh_definitions
 
-defs = dg.Definitions.merge(core_definitions())
+defs = dg.Definitions.merge(core_definitions(), refresh_definitions())

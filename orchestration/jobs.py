@@ -23,6 +23,7 @@ dbt_build_job: Final = dg.define_asset_job(
     "dbt_build_job",
     selection=dg.AssetSelection.assets(dyno_crm_dbt_assets),
     description="`dbt build`: every model, then its tests (shown as asset checks).",
+    tags={"dyno/dbt-build": "true"},  # deploy/dagster.yaml: one build at a time
 )
 
 JOBS: Final = [deal_win_loss_report_job, deal_aging_report_job, dbt_build_job]

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from orchestration.reports.runs import load_sql
+from orchestration.reports.runs import ensure_fact_count_column, load_sql
 from orchestration.run_health import ensure_dagster_run_column
 
 
@@ -15,6 +15,7 @@ def ensure_report_storage(conn: psycopg.Connection[Any]) -> None:
     with conn.transaction():
         conn.execute(load_sql("report_storage.sql"))
         ensure_dagster_run_column(conn)
+        ensure_fact_count_column(conn)
 
 
 def create_source_tables(conn: psycopg.Connection[Any]) -> None:

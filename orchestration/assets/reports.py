@@ -28,7 +28,7 @@ def run_step(
     context: AssetExecutionContext,
     postgres: PostgresResource,
     params: ReportParameters,
-    limits: RunLimits,
+    limits: RunLimits | None = None,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Run the report and describe the stored run as materialisation metadata."""
     try:

@@ -18,8 +18,10 @@ and a timeout ends the run ``FAILED`` with the reason. When the run's connection
 connection: the old backend is ended if it still lives, so that its transaction can no
 longer commit, and the header is then read back. If the facts' COMMIT reached the server
 before the connection died the run is ``SUCCEEDED`` and is reported as such; otherwise it
-is marked ``FAILED``. Facts are never visible without ``SUCCEEDED``: both are written by
-the same transaction.
+is marked ``FAILED``. If the server cannot be reached to find out, a run that died in its
+COMMIT raises ``ReportOutcomeUnknownError``; an ``OperationalError`` escapes only from runs
+that certainly did not commit, so retrying on it never duplicates a run. Facts are never
+visible without ``SUCCEEDED``: both are written by the same transaction.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ CLIENT_CHECK_INTERVAL_MS: Final = 1_000
 # the old backend to end.
 SETTLE_CONNECT_TIMEOUT_S: Final = 10
 # A restarting server refuses connections for a few seconds: keep trying this long.
+# (Not Final: a test shortens it to exercise an unreachable server.)
 SETTLE_RETRY_S = 15.0
 SETTLE_RETRY_PAUSE_S: Final = 0.5
 SETTLE_TERMINATE_WAIT_MS: Final = 5_000
@@ -125,6 +128,22 @@ class _Session:
     conninfo: dict[str, Any]
     backend_pid: int
     backend_start: datetime | None
+
+
+def ensure_fact_count_column(conn: psycopg.Connection[Any]) -> None:
+    """Add ``report_run.fact_count`` if missing (idempotent, one transaction).
+
+    Checked first rather than ``add column if not exists``: ALTER TABLE takes an exclusive
+    lock even when it does nothing, and would queue behind (and block) running reports.
+    """
+    with conn.transaction():
+        present = conn.execute(
+            "select 1 from information_schema.columns"
+            " where table_schema = 'dyno_crm' and table_name = 'report_run'"
+            " and column_name = 'fact_count'"
+        ).fetchone()
+        if present is None:
+            conn.execute(load_sql("report_run_fact_count.sql"))
 
 
 def recover_stale_runs(conn: psycopg.Connection[Any]) -> list[uuid.UUID]:
@@ -434,4 +453,5 @@ def _release_lock(conn: psycopg.Connection[Any], lock_key: int) -> None:
         with conn.transaction():
             conn.execute("select pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, lock_key))
     except psycopg.Error:
-        logger.warning("could not release run lock %s; it goes with the session", lock_key)
+        # The session died after the run's outcome was written: the lock went with it.
+        logger.info("run lock %s not released: its session is gone, and the lock with it", lock_key)

@@ -81,7 +81,3 @@ on dyno_crm.report_deal_aging_fact (tenant_id, pipeline_id);
 
 create index if not exists ix_rdfa_principal
 on dyno_crm.report_deal_aging_fact (tenant_id, principal_type, principal_id);
-
--- How many fact rows a SUCCEEDED run wrote, set in the transaction that writes them: the
--- audit compares it with the rows present, so a lost or extra fact row is detectable.
-alter table dyno_crm.report_run add column if not exists fact_count integer;
