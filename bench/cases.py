@@ -26,7 +26,7 @@ class Case:
     """One report call: which report, on which tenant, with which API arguments."""
 
     report: ReportKind
-    tenant: str  # "large" or "small"
+    tenant: str  # "large", "small", or "none" (a tenant without deals)
     label: str
     params: dict[str, Any] = field(hash=False)
 
@@ -105,6 +105,20 @@ def tenant_cases(dataset: Dataset, tenant: int, size: str) -> list[Case]:
     ]
 
 
+def fixed_cost_cases(dataset: Dataset) -> list[Case]:
+    """A tenant without deals: what a run costs besides reading rows (header, commits)."""
+    tenant_id = dataset.tenant_id(0)  # tenants are numbered from 1
+    quarter = {"tenant_id": tenant_id, "period_start": QUARTER[0], "period_end": QUARTER[1]}
+    return [
+        Case("win_loss", "none", "no deals: fixed cost", quarter),
+        Case("aging", "none", "no deals: fixed cost", {**quarter, "threshold_days": 14}),
+    ]
+
+
 def all_cases(dataset: Dataset) -> list[Case]:
     """Small tenant first, so that the peak memory after the large one shows any growth."""
-    return tenant_cases(dataset, 2, "small") + tenant_cases(dataset, 1, "large")
+    return (
+        fixed_cost_cases(dataset)
+        + tenant_cases(dataset, 2, "small")
+        + tenant_cases(dataset, 1, "large")
+    )

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from bench.cases import Case
 from bench.data import load_sql as load_bench_sql
-from bench.runner import FLOOR_SQL
+from bench.runner import FLOOR_SQL, apply_floor_settings
 from orchestration.reports.facts_settings import apply_facts_settings
 from orchestration.reports.parameters import AgingParameters, WinLossParameters
 from orchestration.reports.runs import load_sql
@@ -59,6 +59,7 @@ def explain_facts(conn: psycopg.Connection[Any], case: Case) -> str:
 
 def explain_floor(conn: psycopg.Connection[Any], case: Case) -> str:
     try:
+        apply_floor_settings(conn)
         return _explain(conn, load_bench_sql(FLOOR_SQL[case.report]), case.floor_params())
     finally:
         conn.rollback()

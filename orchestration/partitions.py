@@ -39,9 +39,8 @@ tenant_partitions = DynamicPartitionsDefinition(name=TENANTS_PARTITIONS_NAME)
 
 # Month boundaries in the refresh's time zone, so a monthly backfill and the scheduled
 # "previous month" report cover exactly the same instants. Only complete months exist.
-month_partitions = MonthlyPartitionsDefinition(
-    start_date=FIRST_MONTH, timezone=load_refresh_settings().timezone
-)
+MONTH_ZONE: Final = load_refresh_settings().zone
+month_partitions = MonthlyPartitionsDefinition(start_date=FIRST_MONTH, timezone=MONTH_ZONE.key)
 
 tenant_month_partitions = MultiPartitionsDefinition(
     {MONTH_DIMENSION: month_partitions, TENANT_DIMENSION: tenant_partitions}

@@ -45,11 +45,9 @@ def test_the_production_instance_config_stores_in_postgres_and_queues_per_tenant
         coordinator = instance.run_coordinator
         assert isinstance(coordinator, QueuedRunCoordinator)
         limits = coordinator.get_run_queue_config().tag_concurrency_limits
-        assert {
-            "key": "dyno/tenant",
-            "value": {"applyLimitPerUniqueValue": True},
-            "limit": 1,
-        } in limits
+        per_tenant = {"value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        assert {"key": "dagster/partition", **per_tenant} in limits
+        assert {"key": "dagster/partition/tenant", **per_tenant} in limits
         # the storage is real: what is written can be read back
         instance.add_dynamic_partitions(TENANTS_PARTITIONS_NAME, ["t1", "t2"])
         assert instance.get_dynamic_partitions(TENANTS_PARTITIONS_NAME) == ["t1", "t2"]

@@ -1,0 +1,88 @@
+"""The two report assets: one stored run per materialisation, for the configured tenant."""
+
+from typing import Final
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from orchestration.assets.configs import AgingReportConfig, WinLossReportConfig
+from orchestration.assets.dbt import dbt_asset_key
+from orchestration.report_runner import ReportResult, is_transient, run_report
+from orchestration.reports.parameters import ReportParameters, RunLimits
+from orchestration.resources import PostgresResource
+from orchestration.run_health import dagster_run_session
+from orchestration.tables import REPORT_COLUMNS, markdown_table
+
+REPORTS_GROUP: Final = "reports"
+PREVIEW_ROWS: Final = 50
+
+# Only a lost connection is retried: a step-level RetryPolicy would also retry bad config
+# (refused while the config is loaded, before the body can tell) and errors that would
+# only recur. A retried step starts a new run with a new header; the interrupted run's
+# facts were rolled back and its header marked FAILED, so a retry never duplicates facts.
+REPORT_MAX_RETRIES: Final = 2
+REPORT_RETRY_SECONDS: Final = 5
+
+
+def run_step(
+    context: AssetExecutionContext,
+    postgres: PostgresResource,
+    params: ReportParameters,
+    limits: RunLimits | None = None,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Run the report and describe the stored run as materialisation metadata."""
+    try:
+        # The header records which Dagster run wrote it, so that the run-failure sensor can
+        # mark it FAILED if this run dies (orchestration/run_health.py).
+        with postgres.connect() as conn, dagster_run_session(conn, context.run.run_id):
+            result = run_report(conn, params, limits)
+    except Exception as error:
+        if is_transient(error):
+            context.log.warning(f"connection lost, the step will run again: {error}")
+            raise dg.RetryRequested(
+                max_retries=REPORT_MAX_RETRIES, seconds_to_wait=REPORT_RETRY_SECONDS
+            ) from error
+        raise dg.Failure(
+            description=f"{type(error).__name__}: {error}", allow_retries=False
+        ) from error
+    context.log.info(f"report run {result.run_id}: {len(result.facts)} fact rows")
+    return dg.MaterializeResult(metadata=report_metadata(result))
+
+
+def report_metadata(result: ReportResult) -> dict[str, dg.MetadataValue]:
+    header = result.header
+    preview = markdown_table(result.facts[:PREVIEW_ROWS], REPORT_COLUMNS[result.report_type])
+    if len(result.facts) > PREVIEW_ROWS:
+        preview += f"\n\n_first {PREVIEW_ROWS} of {len(result.facts)} rows_"
+    return {
+        "run_id": dg.MetadataValue.text(str(result.run_id)),
+        "tenant_id": dg.MetadataValue.text(str(header["tenant_id"])),
+        "status": dg.MetadataValue.text(str(header["status"])),
+        "fact_rows": dg.MetadataValue.int(len(result.facts)),
+        "input_params": dg.MetadataValue.json(header["input_params"]),
+        "preview": dg.MetadataValue.md(preview),
+    }
+
+
+@dg.asset(
+    deps=[dbt_asset_key("int_closing_instances")],
+    group_name=REPORTS_GROUP,
+    kinds={"postgres", "python"},
+)
+def deal_win_loss_report(
+    context: AssetExecutionContext, config: WinLossReportConfig, postgres: PostgresResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Deal Win/Loss Analysis for the configured tenant and period, stored as one report run."""
+    return run_step(context, postgres, config.parameters(), config.limits())
+
+
+@dg.asset(
+    deps=[dbt_asset_key("int_current_deals")],
+    group_name=REPORTS_GROUP,
+    kinds={"postgres", "python"},
+)
+def deal_aging_report(
+    context: AssetExecutionContext, config: AgingReportConfig, postgres: PostgresResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Deal Aging / At-Risk for the configured tenant, stored as one report run."""
+    return run_step(context, postgres, config.parameters(), config.limits())

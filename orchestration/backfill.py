@@ -1,0 +1,157 @@
+"""``dyno-reports backfill``: monthly win/loss partitions for many tenants, from the shell.
+
+Each (month, tenant) is one run of ``tenant_deal_win_loss_monthly``, executed in this
+process one after the other and recorded in the Dagster instance of ``$DAGSTER_HOME`` (so
+the UI shows it), or in a throw-away instance when ``DAGSTER_HOME`` is not set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from dagster import DagsterInstance
+
+from orchestration.db import connect
+from orchestration.partitions import (
+    MONTH_ZONE,
+    TENANTS_PARTITIONS_NAME,
+    month_partitions,
+    parse_month_range,
+    tenant_key,
+    tenant_month,
+)
+from orchestration.reports.parameters import ReportInputError, require_uuid
+from orchestration.tenants import discover_tenants
+
+MONTHLY_JOB = "tenant_deal_win_loss_monthly_job"
+
+
+class BackfillInputError(ValueError):
+    """A backfill argument the command cannot use; the message starts with the option."""
+
+
+@dataclass(frozen=True)
+class PartitionOutcome:
+    month: date
+    tenant: str
+    dagster_run_id: str
+    succeeded: bool
+    detail: str
+
+    def line(self) -> str:
+        status = "SUCCESS" if self.succeeded else "FAILURE"
+        return f"{self.month:%Y-%m}  {self.tenant}  {status}  {self.detail}"
+
+
+def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        required=True,
+        choices=["win-loss"],
+        help="the report to backfill (win/loss is the one with monthly partitions)",
+    )
+    parser.add_argument(
+        "--months", required=True, help="YYYY-MM..YYYY-MM (both included) or one YYYY-MM"
+    )
+    parser.add_argument(
+        "--tenant",
+        action="append",
+        default=[],
+        metavar="TENANT_ID",
+        help="a tenant id; repeat for several (default: every tenant with deals)",
+    )
+
+
+def resolve_months(text: str) -> list[date]:
+    try:
+        months = parse_month_range("--months", text)
+    except ReportInputError as error:
+        raise BackfillInputError(str(error)) from None
+    available = set(month_partitions.get_partition_keys())
+    missing = [month for month in months if month.isoformat() not in available]
+    if missing:
+        first = min(available)
+        raise BackfillInputError(
+            f"--months: {missing[0]:%Y-%m} has no partition: months run from {first[:7]}"
+            " to the last complete month"
+        )
+    return months
+
+
+def resolve_tenants(requested: Sequence[str], known: Sequence[uuid.UUID]) -> list[str]:
+    if not requested:
+        if not known:
+            raise BackfillInputError("--tenant: the warehouse has no tenants with deals")
+        return [tenant_key(tenant) for tenant in known]
+    tenants = []
+    for text in requested:
+        try:
+            tenant = require_uuid("--tenant", text)
+        except ReportInputError as error:
+            raise BackfillInputError(str(error)) from None
+        if tenant not in known:
+            raise BackfillInputError(f"--tenant: {tenant} has no deals in the warehouse")
+        tenants.append(tenant_key(tenant))
+    return list(dict.fromkeys(tenants))
+
+
+def dagster_instance() -> DagsterInstance:
+    if os.environ.get("DAGSTER_HOME"):
+        return DagsterInstance.get()
+    return DagsterInstance.ephemeral()
+
+
+def run_backfill(
+    months: Sequence[date],
+    tenants: Sequence[str],
+    instance: DagsterInstance,
+    report: Callable[[PartitionOutcome], None] = lambda outcome: None,
+) -> list[PartitionOutcome]:
+    """Execute every (month, tenant) partition in order; return each outcome."""
+    # Imported here: loading the definitions parses the dbt manifest, which the argument
+    # checks above do not need.
+    from orchestration.definitions import defs  # noqa: PLC0415
+
+    known = set(instance.get_dynamic_partitions(TENANTS_PARTITIONS_NAME))
+    new = [tenant for tenant in tenants if tenant not in known]
+    if new:
+        instance.add_dynamic_partitions(TENANTS_PARTITIONS_NAME, new)
+    job = defs.resolve_job_def(MONTHLY_JOB)
+    outcomes = []
+    for month in months:
+        for tenant in tenants:
+            key = tenant_month(month.isoformat(), tenant, MONTH_ZONE).partition_key
+            result = job.execute_in_process(
+                instance=instance, partition_key=key, raise_on_error=False
+            )
+            outcome = PartitionOutcome(
+                month=month,
+                tenant=tenant,
+                dagster_run_id=result.run_id,
+                succeeded=result.success,
+                detail=_detail(result),
+            )
+            report(outcome)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _detail(result: object) -> str:
+    return ""
+
+
+def backfill_command(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
+    months = resolve_months(args.months)
+    with connect(environ) as conn:
+        known = discover_tenants(conn)
+    tenants = resolve_tenants(args.tenant, known)
+    instance = dagster_instance()
+    outcomes = run_backfill(months, tenants, instance, report=lambda o: print(o.line(), flush=True))
+    failed = sum(not outcome.succeeded for outcome in outcomes)
+    print(f"{len(outcomes) - failed} of {len(outcomes)} partitions succeeded")
+    return 1 if failed else 0

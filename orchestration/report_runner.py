@@ -1,0 +1,106 @@
+"""Running one report and reading back what it stored: the code the CLI, Dagster and demo share."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
+from orchestration.reports.parameters import (
+    AgingParameters,
+    ReportParameters,
+    RunLimits,
+    WinLossParameters,
+)
+from orchestration.run_records import Row, run_facts, run_header
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """A stored run: its ``report_run`` header and its fact rows (with names)."""
+
+    header: Row
+    facts: list[Row]
+
+    @property
+    def run_id(self) -> uuid.UUID:
+        run_id: uuid.UUID = self.header["run_id"]
+        return run_id
+
+    @property
+    def report_type(self) -> str:
+        report_type: str = self.header["report_type"]
+        return report_type
+
+
+def load_result(conn: psycopg.Connection[Any], run_id: uuid.UUID) -> ReportResult | None:
+    """The stored run ``run_id``, or None when there is no such run."""
+    header = run_header(conn, run_id)
+    if header is None:
+        return None
+    return ReportResult(header=header, facts=run_facts(conn, header["report_type"], run_id))
+
+
+def run_report(
+    conn: psycopg.Connection[Any], params: ReportParameters, limits: RunLimits | None = None
+) -> ReportResult:
+    """Run the report ``params`` describe through the Python API; return the stored run."""
+    limits = limits or RunLimits()
+    if isinstance(params, WinLossParameters):
+        run_id = _run_win_loss(conn, params, limits)
+    else:
+        run_id = _run_aging(conn, params, limits)
+    result = load_result(conn, run_id)
+    assert result is not None, f"run {run_id} vanished after it was written"
+    return result
+
+
+def _run_win_loss(
+    conn: psycopg.Connection[Any], params: WinLossParameters, limits: RunLimits
+) -> uuid.UUID:
+    return run_deal_win_loss_report(
+        conn,
+        params.tenant_id,
+        params.period_start,
+        params.period_end,
+        pipeline_id=params.pipeline_id,
+        principal_type=params.principal_type,
+        principal_id=params.principal_id,
+        source=params.source,
+        stage_id=params.stage_id,
+        lock_timeout_ms=limits.lock_timeout_ms,
+        statement_timeout_ms=limits.statement_timeout_ms,
+    )
+
+
+def _run_aging(
+    conn: psycopg.Connection[Any], params: AgingParameters, limits: RunLimits
+) -> uuid.UUID:
+    return run_deal_aging_report(
+        conn,
+        params.tenant_id,
+        params.threshold_days,
+        cycle_threshold_days=params.cycle_threshold_days,
+        period_start=params.period_start,
+        period_end=params.period_end,
+        pipeline_id=params.pipeline_id,
+        principal_type=params.principal_type,
+        principal_id=params.principal_id,
+        stage_id=params.stage_id,
+        lock_timeout_ms=limits.lock_timeout_ms,
+        statement_timeout_ms=limits.statement_timeout_ms,
+    )
+
+
+def is_transient(error: BaseException) -> bool:
+    """A lost or refused connection, worth running again; not a timeout or a lock wait.
+
+    psycopg files statement timeouts and lock timeouts under ``OperationalError`` too, but
+    running them again would only hit the same bound.
+    """
+    return isinstance(error, psycopg.OperationalError) and not isinstance(
+        error, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable
+    )

@@ -1,0 +1,187 @@
+"""Both report assets materialised in-process through their jobs, with run config."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import dagster as dg
+import psycopg
+import pytest
+
+from orchestration.db import connect
+from orchestration.definitions import defs
+from orchestration.report_runner import is_transient
+from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
+
+import scenarios
+from conftest import Env
+from report_rows import facts, header
+
+WIN_LOSS_CONFIG = {
+    "tenant_id": str(scenarios.WL_TENANT),
+    "period_start": "2025-01-01",
+    "period_end": "2025-04-01T00:00:00+00:00",
+    "principal_type": "USER",
+    "principal_id": str(scenarios.WL_USER_1),
+}
+AGING_CONFIG = {
+    "tenant_id": str(scenarios.AG_TENANT),
+    "threshold_days": 10,
+    "cycle_threshold_days": 100,
+    "period_end": scenarios.AG_AS_OF.isoformat(),
+}
+
+
+@pytest.fixture
+def pg_env(built_env: Env, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """The code location's resources read PG* when they connect, as under `dagster dev`."""
+    for key, value in built_env.items():
+        monkeypatch.setenv(key, value)
+    return built_env
+
+
+def run_job(job: str, asset: str, config: dict[str, Any]) -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(job).execute_in_process(
+        run_config={"ops": {asset: {"config": config}}},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def materialization(result: dg.ExecuteInProcessResult, asset: str) -> dg.AssetMaterialization:
+    [event] = result.asset_materializations_for_node(asset)
+    return event
+
+
+def report_run_count(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("select count(*) from dyno_crm.report_run").fetchone()
+    conn.rollback()
+    assert row is not None
+    return int(row[0])
+
+
+def test_win_loss_asset_stores_the_same_facts_as_the_api(pg_env: Env) -> None:
+    result = run_job("deal_win_loss_report_job", "deal_win_loss_report", WIN_LOSS_CONFIG)
+    assert result.success
+    metadata = materialization(result, "deal_win_loss_report").metadata
+    with connect(pg_env) as conn:
+        asset_run = uuid.UUID(metadata["run_id"].value)  # type: ignore[arg-type]
+        api_run = run_deal_win_loss_report(
+            conn,
+            scenarios.WL_TENANT,
+            scenarios.Q1_START,
+            scenarios.Q1_END,
+            principal_type="USER",
+            principal_id=scenarios.WL_USER_1,
+        )
+        assert header(conn, asset_run)["status"] == "SUCCEEDED"
+        assert header(conn, asset_run)["dagster_run_id"] == result.run_id
+        assert header(conn, api_run)["dagster_run_id"] is None
+        assert header(conn, asset_run)["input_params"] == header(conn, api_run)["input_params"]
+        asset_facts = facts(conn, asset_run)
+        assert asset_facts == facts(conn, api_run)
+    assert asset_facts, "the scenario has deals of user 1 closed in Q1"
+    assert metadata["fact_rows"].value == len(asset_facts)
+    preview = str(metadata["preview"].value)
+    assert preview.startswith("| pipeline | won | lost |")
+    assert "P1" in preview
+
+
+def test_aging_asset_stores_the_same_facts_as_the_api(pg_env: Env) -> None:
+    result = run_job("deal_aging_report_job", "deal_aging_report", AGING_CONFIG)
+    assert result.success
+    metadata = materialization(result, "deal_aging_report").metadata
+    with connect(pg_env) as conn:
+        asset_run = uuid.UUID(metadata["run_id"].value)  # type: ignore[arg-type]
+        api_run = run_deal_aging_report(
+            conn, scenarios.AG_TENANT, 10, 100, period_end=scenarios.AG_AS_OF
+        )
+        asset_facts = facts(conn, asset_run)
+        assert asset_facts == facts(conn, api_run)
+        assert header(conn, asset_run)["input_params"] == header(conn, api_run)["input_params"]
+    assert asset_facts
+    assert metadata["fact_rows"].value == len(asset_facts)
+
+
+@pytest.mark.parametrize(
+    ("job", "asset", "config", "message"),
+    [
+        (
+            "deal_win_loss_report_job",
+            "deal_win_loss_report",
+            {**WIN_LOSS_CONFIG, "period_end": "2024-12-01"},
+            "period_end: must be after period_start",
+        ),
+        (
+            "deal_win_loss_report_job",
+            "deal_win_loss_report",
+            {**WIN_LOSS_CONFIG, "tenant_id": "not-a-uuid"},
+            "tenant_id: is not a valid UUID",
+        ),
+        (
+            "deal_win_loss_report_job",
+            "deal_win_loss_report",
+            {**WIN_LOSS_CONFIG, "principal_type": "ROLE"},
+            "principal_type: must be 'USER' or 'GROUP'",
+        ),
+        (
+            "deal_win_loss_report_job",
+            "deal_win_loss_report",
+            {**WIN_LOSS_CONFIG, "principal_id": None},
+            "principal_id: is required when principal_type is given",
+        ),
+        (
+            "deal_win_loss_report_job",
+            "deal_win_loss_report",
+            {**WIN_LOSS_CONFIG, "period_start": "2025-01-01T00:00:00"},
+            "period_start: needs a UTC offset",
+        ),
+        (
+            "deal_aging_report_job",
+            "deal_aging_report",
+            {**AGING_CONFIG, "lock_timeout_ms": 0},
+            "lock_timeout_ms: must be between 1 and",
+        ),
+        (
+            "deal_aging_report_job",
+            "deal_aging_report",
+            {**AGING_CONFIG, "threshold_days": -1},
+            "threshold_days: must be between 0 and 36500",
+        ),
+        (
+            "deal_aging_report_job",
+            "deal_aging_report",
+            {**AGING_CONFIG, "pipeline_id": "'; drop table dyno_crm.report_run; --"},
+            "pipeline_id: is not a valid UUID",
+        ),
+    ],
+)
+def test_bad_config_is_rejected_before_anything_is_written(
+    pg_env: Env, job: str, asset: str, config: dict[str, Any], message: str
+) -> None:
+    with connect(pg_env) as conn:
+        before = report_run_count(conn)
+        result = run_job(job, asset, config)
+        assert not result.success
+        assert report_run_count(conn) == before
+    failure = result.failure_data_for_node(asset)
+    assert failure is not None
+    assert failure.error is not None
+    assert message in failure.error.to_string()
+
+
+def test_config_of_the_wrong_type_is_refused_at_launch(pg_env: Env) -> None:
+    with pytest.raises(dg.DagsterInvalidConfigError, match="threshold_days"):
+        run_job(
+            "deal_aging_report_job", "deal_aging_report", {**AGING_CONFIG, "threshold_days": "x"}
+        )
+
+
+def test_only_a_lost_connection_is_retried() -> None:
+    assert is_transient(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert is_transient(psycopg.errors.AdminShutdown())
+    assert not is_transient(psycopg.errors.QueryCanceled())
+    assert not is_transient(psycopg.errors.LockNotAvailable())
+    assert not is_transient(psycopg.errors.UndefinedTable())
+    assert not is_transient(ValueError("bad input"))
