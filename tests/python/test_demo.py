@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import dagster as dg
 import pytest
 
 from orchestration.assets.configs import AgingReportConfig, WinLossReportConfig
+from orchestration.cli import main
 from orchestration.db import connect
 from orchestration.definitions import defs
 from orchestration.demo import DemoOutcome, run_demo
@@ -160,3 +162,30 @@ def test_the_aging_example_materialises_in_process(
     [event] = result.asset_materializations_for_node("deal_aging_report")
     assert int(str(event.metadata["fact_rows"].value)) > 0
     AgingReportConfig(**example_config("aging.yaml")).parameters()  # valid as written
+
+
+def test_runs_check_passes_on_the_demo_and_flags_a_stuck_run_until_recovered(
+    demo: tuple[DemoOutcome, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outcome, _ = demo
+    for key, value in outcome.environ.items():
+        monkeypatch.setenv(key, value)
+    assert main(["runs", "--check", "--limit", "1"]) == 0
+    assert "check: " in capsys.readouterr().out
+    # A header a killed process left behind: nobody holds its run lock.
+    stuck = uuid.uuid4()
+    with connect(outcome.environ) as conn:
+        conn.execute(
+            "insert into dyno_crm.report_run (run_id, tenant_id, report_type, status)"
+            " values (%s, %s, 'deal_aging', 'IN_PROGRESS')",
+            (stuck, outcome.tenants[0].tenant.id),
+        )
+        conn.commit()
+    assert main(["runs", "--check", "--limit", "1"]) == 1
+    assert "check: PROBLEM: 1 IN_PROGRESS runs whose process is gone" in capsys.readouterr().out
+    assert main(["runs", "--recover", "--check", "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"marked 1 stale runs FAILED\n  {stuck}  deal_aging" in out
+    assert "PROBLEM" not in out

@@ -9,10 +9,12 @@ import dagster as dg
 import psycopg
 import pytest
 
+from orchestration.assets.reports import deal_aging_report
 from orchestration.db import connect
 from orchestration.definitions import defs
 from orchestration.report_runner import is_transient
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
+from orchestration.resources import PostgresResource
 
 import scenarios
 from conftest import Env
@@ -185,3 +187,41 @@ def test_only_a_lost_connection_is_retried() -> None:
     assert not is_transient(psycopg.errors.LockNotAvailable())
     assert not is_transient(psycopg.errors.UndefinedTable())
     assert not is_transient(ValueError("bad input"))
+
+
+_connect_attempts: list[int] = []
+
+
+class FirstConnectionRefused(PostgresResource):
+    """The report database, except that the first connection of the test is refused."""
+
+    def connect(self) -> psycopg.Connection[Any]:
+        _connect_attempts.append(1)
+        if len(_connect_attempts) == 1:
+            # A real refused connection (nothing listens on port 1), not a stand-in error.
+            return psycopg.connect(host="127.0.0.1", port=1, connect_timeout=5)
+        return super().connect()
+
+
+def test_a_refused_connection_is_retried_and_the_report_stored_once(built_env: Env) -> None:
+    _connect_attempts.clear()
+    config = {**AGING_CONFIG, "threshold_days": 11}
+    result = dg.materialize(
+        [deal_aging_report],
+        run_config={"ops": {"deal_aging_report": {"config": config}}},
+        resources={"postgres": FirstConnectionRefused.from_environment(built_env)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 1
+    assert len(_connect_attempts) == 2
+    [event] = result.asset_materializations_for_node("deal_aging_report")
+    run_id = uuid.UUID(str(event.metadata["run_id"].value))
+    with connect(built_env) as conn:
+        assert header(conn, run_id)["status"] == "SUCCEEDED"
+        row = conn.execute(
+            "select count(*) from dyno_crm.report_run where dagster_run_id = %s",
+            (result.run_id,),
+        ).fetchone()
+        assert row == (1,)
