@@ -19,6 +19,7 @@ from psycopg import sql
 
 from bench.all_tenants import time_all_tenants
 from bench.cases import Case, all_cases
+from bench.dagster_runs import time_dagster_runs
 from bench.data import DEFAULT_SEED, SCALES, Dataset, ensure_dataset
 from bench.explain import explain_facts, explain_floor
 from bench.measure import peak_rss_mib, timed_once
@@ -108,10 +109,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             results.append(run_case(conn, case, repeat=args.repeat, seed_limit_s=limit))
             print(f"#   {case.name}: {results[-1].project.median_ms:.1f} ms", file=sys.stderr)
         loop = time_all_tenants(conn, dataset)
+        dagster = time_dagster_runs(env, dataset)
         print()
         print(render(results))
         print()
         print(f"# {loop}")
+        print(f"# {dagster or 'Dagster: no report assets in this checkout, not measured'}")
         print(f"# peak RSS of this process: {peak_rss_mib():.0f} MiB")
         if args.explain:
             print_plans(conn, results)

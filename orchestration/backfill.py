@@ -10,29 +10,21 @@ from __future__ import annotations
 import argparse
 import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-
-from dagster import DagsterInstance
+from typing import TYPE_CHECKING
 
 from orchestration.db import connect
-from orchestration.partitions import (
-    MONTH_ZONE,
-    TENANTS_PARTITIONS_NAME,
-    month_partitions,
-    parse_month_range,
-    tenant_key,
-    tenant_month,
-)
+from orchestration.months import parse_month_range
 from orchestration.reports.parameters import ReportInputError, require_uuid
 from orchestration.tenants import discover_tenants
 
+if TYPE_CHECKING:
+    from dagster import DagsterInstance, ExecuteInProcessResult
+
 MONTHLY_JOB = "tenant_deal_win_loss_monthly_job"
-
-
-class BackfillInputError(ValueError):
-    """A backfill argument the command cannot use; the message starts with the option."""
+MONTHLY_ASSET = "tenant_deal_win_loss_monthly"
 
 
 @dataclass(frozen=True)
@@ -68,39 +60,43 @@ def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_months(text: str) -> list[date]:
-    try:
-        months = parse_month_range("--months", text)
-    except ReportInputError as error:
-        raise BackfillInputError(str(error)) from None
+    """The months of ``--months``, each of which must be a partition."""
+    from orchestration.partitions import month_partitions  # noqa: PLC0415 - loads Dagster
+
+    months = parse_month_range("--months", text)
     available = set(month_partitions.get_partition_keys())
     missing = [month for month in months if month.isoformat() not in available]
     if missing:
         first = min(available)
-        raise BackfillInputError(
-            f"--months: {missing[0]:%Y-%m} has no partition: months run from {first[:7]}"
-            " to the last complete month"
+        raise ReportInputError(
+            "--months",
+            f"{missing[0]:%Y-%m} has no partition: months run from {first[:7]}"
+            " to the last complete month",
         )
     return months
 
 
 def resolve_tenants(requested: Sequence[str], known: Sequence[uuid.UUID]) -> list[str]:
+    """The tenants of ``--tenant`` (each must have deals), or every known tenant."""
+    from orchestration.partitions import tenant_key  # noqa: PLC0415 - loads Dagster
+
     if not requested:
         if not known:
-            raise BackfillInputError("--tenant: the warehouse has no tenants with deals")
+            raise ReportInputError("--tenant", "the warehouse has no tenants with deals")
         return [tenant_key(tenant) for tenant in known]
     tenants = []
     for text in requested:
-        try:
-            tenant = require_uuid("--tenant", text)
-        except ReportInputError as error:
-            raise BackfillInputError(str(error)) from None
+        tenant = require_uuid("--tenant", text)
         if tenant not in known:
-            raise BackfillInputError(f"--tenant: {tenant} has no deals in the warehouse")
+            raise ReportInputError("--tenant", f"{tenant} has no deals in the warehouse")
         tenants.append(tenant_key(tenant))
     return list(dict.fromkeys(tenants))
 
 
 def dagster_instance() -> DagsterInstance:
+    """``$DAGSTER_HOME``'s instance, so that the UI shows the runs; else a throw-away one."""
+    from dagster import DagsterInstance  # noqa: PLC0415 - Dagster only when running
+
     if os.environ.get("DAGSTER_HOME"):
         return DagsterInstance.get()
     return DagsterInstance.ephemeral()
@@ -113,9 +109,14 @@ def run_backfill(
     report: Callable[[PartitionOutcome], None] = lambda outcome: None,
 ) -> list[PartitionOutcome]:
     """Execute every (month, tenant) partition in order; return each outcome."""
-    # Imported here: loading the definitions parses the dbt manifest, which the argument
-    # checks above do not need.
+    # Imported here: the definitions load Dagster and the dbt manifest, which parsing
+    # the arguments (and `dyno-reports --help`) does not need.
     from orchestration.definitions import defs  # noqa: PLC0415
+    from orchestration.partitions import (  # noqa: PLC0415
+        MONTH_ZONE,
+        TENANTS_PARTITIONS_NAME,
+        tenant_month,
+    )
 
     known = set(instance.get_dynamic_partitions(TENANTS_PARTITIONS_NAME))
     new = [tenant for tenant in tenants if tenant not in known]
@@ -141,17 +142,32 @@ def run_backfill(
     return outcomes
 
 
-def _detail(result: object) -> str:
-    return ""
+def _detail(result: ExecuteInProcessResult) -> str:
+    """The stored report run and its row count, or why the partition failed."""
+    if result.success:
+        [event] = result.asset_materializations_for_node(MONTHLY_ASSET)
+        return (
+            f"report run {event.metadata['run_id'].value}"
+            f" ({event.metadata['fact_rows'].value} fact rows)"
+        )
+    failures = [event.message or "" for event in result.get_step_failure_events()]
+    return " ".join(" ".join(failures).split())[:500] or "the run failed"
 
 
-def backfill_command(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
+def backfill_command(args: argparse.Namespace) -> int:
+    """Run the backfill ``args`` describe, printing a line per partition; exit status."""
     months = resolve_months(args.months)
-    with connect(environ) as conn:
+    with connect() as conn:
         known = discover_tenants(conn)
     tenants = resolve_tenants(args.tenant, known)
-    instance = dagster_instance()
-    outcomes = run_backfill(months, tenants, instance, report=lambda o: print(o.line(), flush=True))
+    print(
+        f"backfill of {len(months)} month(s) x {len(tenants)} tenant(s):"
+        f" {len(months) * len(tenants)} runs of {MONTHLY_JOB}",
+        flush=True,
+    )
+    outcomes = run_backfill(
+        months, tenants, dagster_instance(), report=lambda o: print(o.line(), flush=True)
+    )
     failed = sum(not outcome.succeeded for outcome in outcomes)
     print(f"{len(outcomes) - failed} of {len(outcomes)} partitions succeeded")
     return 1 if failed else 0

@@ -15,6 +15,7 @@ from typing import Any, Final, NoReturn
 
 import psycopg
 
+from orchestration.backfill import add_backfill_arguments
 from orchestration.build import BuildError, build_reports_database
 from orchestration.db import connect
 from orchestration.dbt_cli import DbtCommandError
@@ -231,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run_id", metavar="RUN_ID", type=_uuid("run_id"))
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    add_backfill_arguments(
+        commands.add_parser(
+            "backfill", help="monthly win/loss partitions for many tenants, through Dagster"
+        )
+    )
+
     demo = commands.add_parser(
         "demo",
         help="sample data, build and both reports through Dagster for three tenants"
@@ -288,6 +295,10 @@ def _run_command(args: argparse.Namespace) -> int:
             print(f"{PROG}: no report run {args.run_id}", file=sys.stderr)
             return EXIT_FAILED
         _print_result(result, args.json)
+    elif args.command == "backfill":
+        from orchestration.backfill import backfill_command  # noqa: PLC0415 - loads Dagster
+
+        return backfill_command(args)
     elif args.command == "demo" and args.stop:
         stopped = stop_embedded_postgres()
         print(f"embedded PostgreSQL in {DEMO_DATA_DIR}: {'stopped' if stopped else 'not running'}")

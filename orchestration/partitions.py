@@ -9,10 +9,9 @@ partitioned downstream is plain Dagster: every partition depends on the whole bu
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from dagster import (
     MultiPartitionsDefinition,
 )
 
+from orchestration.months import month_bounds
 from orchestration.refresh_settings import load_refresh_settings
 from orchestration.reports.parameters import ReportInputError, require_uuid
 
@@ -45,8 +45,6 @@ month_partitions = MonthlyPartitionsDefinition(start_date=FIRST_MONTH, timezone=
 tenant_month_partitions = MultiPartitionsDefinition(
     {MONTH_DIMENSION: month_partitions, TENANT_DIMENSION: tenant_partitions}
 )
-
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def tenant_key(tenant_id: uuid.UUID) -> str:
@@ -77,40 +75,8 @@ class TenantMonth:
         )
 
 
-def month_bounds(month: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Local midnights starting ``month`` and the month after, as aware datetimes."""
-    first = month.replace(day=1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return datetime.combine(first, time(), tzinfo=zone), datetime.combine(
-        following, time(), tzinfo=zone
-    )
-
-
 def tenant_month(month_key: str, tenant: str, zone: ZoneInfo) -> TenantMonth:
     """The period and tenant of a (month, tenant) partition, e.g. ``("2025-01-01", "7c9e…")``."""
     month = date.fromisoformat(month_key)
     start, end = month_bounds(month, zone)
     return TenantMonth(tenant_id=tenant_from_key(tenant), month=month, start=start, end=end)
-
-
-def parse_month(field: str, text: str) -> date:
-    """``YYYY-MM`` as the first day of that month; errors name ``field``."""
-    match = _MONTH.match(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ReportInputError(field, f"{text!r} is not a month written YYYY-MM")
-    return date(int(match.group(1)), int(match.group(2)), 1)
-
-
-def parse_month_range(field: str, text: str) -> list[date]:
-    """``YYYY-MM..YYYY-MM`` (both included) or one ``YYYY-MM``: the months, in order."""
-    first_text, separator, last_text = text.partition("..")
-    first = parse_month(field, first_text)
-    last = parse_month(field, last_text) if separator else first
-    if last < first:
-        raise ReportInputError(field, f"the range {text!r} ends before it starts")
-    months = []
-    current = first
-    while current <= last:
-        months.append(current)
-        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
-    return months

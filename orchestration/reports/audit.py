@@ -40,6 +40,7 @@ class AuditResult:
     fact_rows: int = 0
     orphan_fact_rows: int = 0
     miscounted_runs: int = 0
+    miscounted_fact_rows: int = 0
     stuck_runs: int = 0
     cross_tenant_fact_rows: int = 0
     wrong_report_fact_rows: int = 0
@@ -71,12 +72,13 @@ def audit_report_runs(conn: psycopg.Connection[Any]) -> AuditResult:
             "select status, count(*) from dyno_crm.report_run group by status"
         ).fetchall()
         counts = [_fact_checks(conn, table, report_type) for table, report_type in _FACT_TABLES]
-        miscounted = _scalar(
-            conn,
+        miscounted_row = conn.execute(
             sql.SQL(
-                "select count(*) from dyno_crm.report_run as runs"
+                "select count(*), coalesce(sum(abs(runs.fact_count - present.rows)), 0)"
+                " from dyno_crm.report_run as runs"
+                " cross join lateral (select {counts} as rows) as present"
                 " where runs.status = 'SUCCEEDED' and runs.fact_count is not null"
-                " and runs.fact_count <> {counts}"
+                " and runs.fact_count <> present.rows"
             ).format(
                 counts=sql.SQL(" + ").join(
                     sql.SQL(
@@ -85,13 +87,15 @@ def audit_report_runs(conn: psycopg.Connection[Any]) -> AuditResult:
                     for table, _ in _FACT_TABLES
                 )
             ),
-        )
+        ).fetchone()
+        assert miscounted_row is not None
     stuck = _count_stuck_runs(conn)
     return AuditResult(
         runs_by_status={str(status): int(count) for status, count in statuses},
         fact_rows=sum(count[0] for count in counts),
         orphan_fact_rows=sum(count[1] for count in counts),
-        miscounted_runs=miscounted,
+        miscounted_runs=int(miscounted_row[0]),
+        miscounted_fact_rows=int(miscounted_row[1]),
         stuck_runs=stuck,
         cross_tenant_fact_rows=sum(count[2] for count in counts),
         wrong_report_fact_rows=sum(count[3] for count in counts),

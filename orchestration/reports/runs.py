@@ -202,7 +202,8 @@ def execute_report(
     """Run one report for validated ``params`` and return its run id."""
     limits = limits or RunLimits()
     _require_idle(conn)
-    recover_stale_run_details(conn, limits)
+    with _timeouts_explained(limits):
+        recover_stale_run_details(conn, limits)
     run_id = uuid.uuid4()
     lock_key = run_lock_key(run_id)
     conninfo = _conninfo(conn)

@@ -56,10 +56,6 @@ open_deals as (
                 and %(principal_id)s::uuid in (owned_by_group_id, assigned_group_id)
             )
         )
-    -- Group order, and within a group the longest-waiting last: the median's own sort
-    -- then finds its input presorted. Without a period the (tenant_id, pipeline_id,
-    -- stage_id, stage_entered_at desc) index delivers this order with no sort at all.
-    order by pipeline_id asc, stage_id asc, stage_entered_at desc
 ),
 
 -- Time in stage in microseconds: bigint arithmetic, exact and allocation-free, instead of
@@ -89,6 +85,10 @@ aged as (
     from open_deals
 ),
 
+-- Without a period the (tenant_id, pipeline_id, stage_id, stage_entered_at desc) index
+-- delivers the rows in group order, each group already in the median's order: no sort.
+-- With one, the period's range is read and sorted by group (cheaper, measured, than also
+-- sorting each group by time for the median: docs/performance.md).
 per_stage as (
     select
         pipeline_id,

@@ -43,7 +43,7 @@ class RobustnessFigures:
             fact_rows_orphaned=result.orphan_fact_rows
             + result.cross_tenant_fact_rows
             + result.wrong_report_fact_rows,
-            fact_rows_lost=result.miscounted_runs,
+            fact_rows_lost=result.miscounted_fact_rows,
             headers_left_in_progress=result.stuck_runs,
         )
         return result

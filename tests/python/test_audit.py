@@ -83,6 +83,7 @@ def test_each_violation_is_found_and_a_sound_storage_passes(storage: Env) -> Non
             result = audit_report_runs(conn)
         assert result.orphan_fact_rows == 3
         assert result.miscounted_runs == 1
+        assert result.miscounted_fact_rows == 1  # 5 claimed, 4 present
         assert result.cross_tenant_fact_rows == 1
         assert result.wrong_report_fact_rows == 1
         assert result.stuck_runs == 1  # the run whose lock is held is alive, not stuck

@@ -20,6 +20,10 @@ from orchestration.db import connect
 
 from conftest import Env, create_database, drop_database
 
+# The bench command imports dagster, which imports sqlglot's optional Rust parser; that
+# package warns about its own deprecation. Not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:sqlglotrs is deprecated:DeprecationWarning")
+
 TABLES = ("pipeline", "pipeline_stage", "deal", "deal_pipeline_stage_state")
 
 

@@ -19,8 +19,10 @@ import psycopg
 from orchestration.db import connect
 from orchestration.dbt_cli import run_dbt
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
+from orchestration.settings import MODELS_SCHEMA
 
 from conftest import Env
+from fault_tools import PARKED_IN_FACTS, unique_app_name, wait_until_parked
 from report_rows import facts
 from robustness_figures import FIGURES
 from scenarios import (
@@ -117,3 +119,43 @@ def test_concurrent_runs_during_dbt_builds_each_get_exactly_their_own_facts(
         FIGURES.compare_facts(quiet[name], actual)
         assert actual == quiet[name], name
     assert FIGURES.audit(conn).ok
+
+
+def test_a_run_that_starts_during_a_table_swap_reads_the_whole_new_table(
+    conn: Conn, built_env: Env
+) -> None:
+    """dbt's table swap, step by step as its materialisation does it (see the README), held
+    open by the test: a run starting meanwhile waits, then reads the new table in full."""
+    model = f"{MODELS_SCHEMA}.int_closing_instances"
+    expected = facts(conn, run_deal_win_loss_report(conn, WL_TENANT, Q1_START, Q1_END))
+    FIGURES.add(runs_attempted=1, runs_succeeded=1)
+    assert len(expected) == 3
+    result: dict[str, Any] = {}
+    app_name = unique_app_name("swap")
+
+    def run() -> None:
+        with connect(built_env, application_name=app_name) as own:
+            result["run_id"] = run_deal_win_loss_report(own, WL_TENANT, Q1_START, Q1_END)
+
+    with connect(built_env) as dbt_like:
+        # The new build lacks one of the three pipelines' rows, so old and new differ.
+        dbt_like.execute(
+            f"create table {model}__dbt_tmp as select * from {model}"
+            " where not (tenant_id = %s and pipeline_id is null)",
+            (WL_TENANT,),
+        )
+        dbt_like.execute(f"alter table {model} rename to int_closing_instances__dbt_backup")
+        dbt_like.execute(f"alter table {model}__dbt_tmp rename to int_closing_instances")
+        worker = threading.Thread(target=run)
+        worker.start()
+        wait_until_parked(conn, app_name, PARKED_IN_FACTS)
+        dbt_like.commit()
+        worker.join(timeout=60)
+        FIGURES.add(runs_attempted=1, runs_succeeded=1)
+        during_swap = facts(conn, result["run_id"])
+        # Put the original back, as the next dbt build would have.
+        dbt_like.execute(f"drop table {model}")
+        dbt_like.execute(f"alter table {model}__dbt_backup rename to int_closing_instances")
+        dbt_like.commit()
+    assert during_swap == [row for row in expected if row["pipeline_id"] is not None]
+    assert len(during_swap) == 2

@@ -302,3 +302,16 @@ def test_a_slow_statement_ends_the_run_failed_within_statement_timeout(
     conn.rollback()
     assert row == ("0",)
     assert FIGURES.audit(conn).ok
+
+
+def test_a_locked_header_table_ends_the_run_before_its_header_within_lock_timeout(
+    conn: Conn, built_env: Env
+) -> None:
+    before = run_ids(conn, WL_TENANT)
+    with connect(built_env) as holder:
+        holder.execute("lock table dyno_crm.report_run in exclusive mode")
+        with pytest.raises(ReportRunError, match="lock_timeout_ms=200"):
+            run_deal_win_loss_report(conn, WL_TENANT, Q1_START, Q1_END, lock_timeout_ms=200)
+    FIGURES.add(runs_attempted=1, faults_injected=1, runs_failed_cleanly=1)
+    assert run_ids(conn, WL_TENANT) == before  # stopped in recovery: nothing written
+    assert FIGURES.audit(conn).ok

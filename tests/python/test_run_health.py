@@ -10,18 +10,22 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import psycopg
 import pytest
 
 from orchestration.db import connect
 from orchestration.reports import recover_stale_runs, run_deal_win_loss_report
+from orchestration.resources import PostgresResource
 from orchestration.run_health import (
     dagster_run_session,
     fail_headers_of_dagster_run,
     headers_of_dagster_run,
 )
+from orchestration.sensors import report_run_failure_sensor
 from orchestration.settings import PROJECT_DIR
 
 from conftest import Env
@@ -147,3 +151,91 @@ def test_a_hung_worker_declared_dead_by_dagster_cannot_leave_or_finish_its_heade
         f"Dagster run {dagster_run_id} failed before this report finished: worker lost",
     )
     assert facts == (0,)
+
+
+# A Dagster run of the ad-hoc win/loss job, recorded in the instance of $DAGSTER_HOME under
+# the run id given as argument.
+_DAGSTER_WORKER = """
+import sys
+import dagster as dg
+from orchestration.definitions import defs
+defs.resolve_job_def("deal_win_loss_report_job").execute_in_process(
+    run_config={"ops": {"deal_win_loss_report": {"config": {
+        "tenant_id": sys.argv[2], "period_start": sys.argv[3], "period_end": sys.argv[4],
+    }}}},
+    instance=dg.DagsterInstance.get(),
+    run_id=sys.argv[1],
+)
+"""
+
+
+def test_a_dagster_run_that_dies_leaves_no_in_progress_header(
+    built_env: Env, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    """The worker is killed mid-report; Dagster fails the run (as the daemon's run
+    monitoring does when the worker stops heartbeating) and report_run_failure_sensor's
+    tick closes the header."""
+    dagster_run_id = str(uuid.uuid4())
+    app = f"dyno_test_{uuid.uuid4().hex[:8]}"
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with fact_table_locked(built_env):
+        worker = subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            [
+                sys.executable,
+                "-c",
+                _DAGSTER_WORKER,
+                dagster_run_id,
+                str(WL_TENANT),
+                Q1_START.isoformat(),
+                Q1_END.isoformat(),
+            ],
+            cwd=PROJECT_DIR,
+            env={**os.environ, **built_env, "PGAPPNAME": app, "DAGSTER_HOME": str(tmp_path)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(
+                "the report to block on the fact table",
+                lambda: backend_state(conn, app) == "Lock",
+                timeout=180,
+            )
+            [(header, _, status)] = headers_of_dagster_run(conn, dagster_run_id)
+            assert status == "IN_PROGRESS"
+        finally:
+            worker.kill()
+            worker.wait(timeout=30)
+
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        run = instance.get_run_by_id(dagster_run_id)
+        assert run is not None
+        assert run.status == dg.DagsterRunStatus.STARTED  # nobody told Dagster yet
+        instance.report_run_failed(run, "run worker process exited unexpectedly")
+        failed_run = instance.get_run_by_id(dagster_run_id)
+        assert failed_run is not None
+        [record] = instance.get_records_for_run(
+            dagster_run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+        ).records
+        event = record.event_log_entry.dagster_event
+        assert event is not None
+        context = dg.build_run_status_sensor_context(
+            sensor_name="report_run_failure_sensor",
+            dagster_event=event,
+            dagster_instance=instance,
+            dagster_run=failed_run,
+            resources={"postgres": PostgresResource.from_environment(built_env)},
+        )
+        result = report_run_failure_sensor(context.for_run_failure())
+    finally:
+        instance.dispose()
+    assert isinstance(result, dg.SkipReason)
+    assert result.skip_message == f"marked 1 report run(s) of {dagster_run_id} FAILED"
+    assert headers_of_dagster_run(conn, dagster_run_id) == [(header, "deal_win_loss", "FAILED")]
+    with conn.transaction():
+        row = conn.execute(
+            "select error_message from dyno_crm.report_run where run_id = %s", (header,)
+        ).fetchone()
+    assert row is not None
+    assert row[0].startswith(f"Dagster run {dagster_run_id} failed before this report finished")
+    assert "run worker process exited unexpectedly" in row[0]

@@ -21,6 +21,7 @@ from orchestration.reports import (
 from orchestration.reports.runs import LOCK_NAMESPACE, lock_key_sql, run_lock_key
 
 from conftest import Env, create_database, drop_database
+from fault_tools import unique_app_name, wait_until_gone
 from report_rows import fact_count, facts, header
 from scenarios import OVERFLOW_TENANT, Q1_END, Q1_START, WL_TENANT
 
@@ -128,7 +129,8 @@ def test_autocommit_connections_work_too(built_env: Env) -> None:
 
 def test_a_run_whose_session_died_is_recovered_as_failed(conn: Conn, built_env: Env) -> None:
     run_id = uuid.uuid4()
-    with connect(built_env) as owner:
+    app_name = unique_app_name("owner")
+    with connect(built_env, application_name=app_name) as owner:
         owner.execute("select pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, run_lock_key(run_id)))
         owner.execute(
             "insert into dyno_crm.report_run (run_id, tenant_id, report_type, status)"
@@ -139,7 +141,9 @@ def test_a_run_whose_session_died_is_recovered_as_failed(conn: Conn, built_env: 
         # Alive: its lock is held, so recovery leaves it alone.
         assert run_id not in recover_stale_runs(conn)
         assert header(conn, run_id)["status"] == "IN_PROGRESS"
-    # The owning session is gone: the next run's recovery marks it FAILED.
+    # The owning session is gone (its backend exits, and frees the lock, a moment after the
+    # client closes): the next run's recovery marks it FAILED.
+    wait_until_gone(conn, app_name)
     run_deal_aging_report(conn, WL_TENANT, 5)
     row = header(conn, run_id)
     assert row["status"] == "FAILED"

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from orchestration.months import parse_month_range
 from orchestration.partitions import (
     month_partitions,
-    parse_month_range,
     tenant_from_key,
     tenant_key,
     tenant_month,

@@ -1,4 +1,5 @@
-"""Driving a real ``dagster dev`` (webserver and daemon) through its GraphQL API, as the UI does."""
+"""The UI path: a real ``dagster dev`` (webserver, daemon, code server) driven through its
+GraphQL API as the launchpad does, against a temporary DAGSTER_HOME."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestration.db import connect
+from orchestration.report_runner import run_report
+from orchestration.reports.parameters import WinLossParameters
+from orchestration.run_health import headers_of_dagster_run
 from orchestration.settings import PROJECT_DIR
+
+from conftest import Env
+from report_rows import facts
+from scenarios import Q1_END, Q1_START, WL_TENANT
 
 WORKSPACE_QUERY = """
 query {
@@ -156,6 +165,7 @@ def dagster_dev(env: Mapping[str, str], dagster_home: Path) -> Iterator[DagsterU
     stopped on the way out, whatever happened.
     """
     port = free_port()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     log = dagster_home / "dagster-dev.log"
     dagster = Path(sys.executable).with_name("dagster")
     with log.open("wb") as output:
@@ -182,3 +192,54 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+WIN_LOSS_CONFIG = {
+    "tenant_id": str(WL_TENANT),
+    "period_start": Q1_START.isoformat(),
+    "period_end": Q1_END.isoformat(),
+}
+STARTUP_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 300
+
+
+def test_a_report_job_launched_through_graphql_runs_and_stores_its_facts(
+    built_env: Env, tmp_path: Path
+) -> None:
+    """What the launchpad does: launchRun with run config, then poll the run's status."""
+    with dagster_dev(built_env, tmp_path) as ui:
+        jobs = ui.wait_until_loaded(STARTUP_TIMEOUT_S)
+        assert "dyno_crm_reports" in jobs, jobs
+        location_jobs = set(jobs["dyno_crm_reports"])
+        assert {
+            "deal_win_loss_report_job",
+            "dbt_build_job",
+            "tenant_deal_win_loss_job",
+            "tenant_deal_win_loss_monthly_job",
+        } <= location_jobs
+        run_id = ui.launch_run(
+            "dyno_crm_reports",
+            "deal_win_loss_report_job",
+            {
+                "ops": {"deal_win_loss_report": {"config": WIN_LOSS_CONFIG}},
+                # The launchpad's executor choice: steps in the run's own process, which
+                # spares the test a second interpreter loading the code location.
+                "execution": {"config": {"in_process": {}}},
+            },
+        )
+        status = ui.wait_for_run(run_id, RUN_TIMEOUT_S)
+        assert status == "SUCCESS", ui.log_tail()
+    with connect(built_env) as conn:
+        [(report_run, report_status)] = [
+            (header, status) for header, _, status in headers_of_dagster_run(conn, run_id)
+        ]
+        assert report_status == "SUCCEEDED"
+        stored = facts(conn, report_run)
+        expected = run_report(
+            conn,
+            WinLossParameters.validate(
+                tenant_id=WL_TENANT, period_start=Q1_START, period_end=Q1_END
+            ),
+        )
+        assert stored
+        assert stored == facts(conn, expected.run_id)

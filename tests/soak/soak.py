@@ -119,13 +119,14 @@ class Soak:
         errors: list[BaseException] = []
 
         def run() -> None:
-            with connect(self.env, application_name=app_name) as own:
-                try:
+            # The termination may hit the connection while it is being opened, too.
+            try:
+                with connect(self.env, application_name=app_name) as own:
                     run_job(own, job)
-                except psycopg.OperationalError:
-                    pass  # the fault itself; its outcome is checked at the end
-                except BaseException as error:
-                    errors.append(error)
+            except psycopg.OperationalError:
+                pass  # the fault itself; its outcome is checked at the end
+            except BaseException as error:
+                errors.append(error)
 
         worker = threading.Thread(target=run)
         worker.start()
