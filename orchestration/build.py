@@ -33,31 +33,39 @@ def missing_source_tables(conn: psycopg.Connection[Any]) -> list[str]:
     return [table for table in SOURCE_TABLES if table not in present]
 
 
+def ensure_source_tables(conn: psycopg.Connection[Any]) -> bool:
+    """Create the CRM source tables, empty, in a database without any; True if it did.
+
+    Existing CRM source tables are never created or altered. A database with only some of
+    them is refused (``BuildError``): that is a partial or wrong warehouse.
+    """
+    missing = missing_source_tables(conn)
+    if len(missing) == len(SOURCE_TABLES):
+        create_source_tables(conn)
+        return True
+    if missing:
+        raise BuildError(
+            f"database {conn.info.dbname!r} lacks the CRM source tables "
+            f"{', '.join(f'{SOURCE_SCHEMA}.{t}' for t in missing)} (it has the others);"
+            " check PGDATABASE, or load the missing tables first"
+        )
+    return False
+
+
 def build_reports_database(
     environ: Mapping[str, str] | None = None, dbt_args: Sequence[str] = ()
 ) -> str:
     """Create the report storage if missing, then ``dbt build`` (models and their tests).
 
-    Existing CRM source tables are never created or altered. A database without any of
-    them (a new, empty one) gets empty tables from the contract, so that the project builds
-    and the reports run, empty, until data is loaded and the models are rebuilt. A database
-    with only some of them is refused: that is a partial or wrong warehouse.
-    Returns dbt's output.
+    A database without any CRM source table (a new, empty one) gets empty tables from the
+    contract (``ensure_source_tables``), so that the project builds and the reports run,
+    empty, until data is loaded and the models are rebuilt. Returns dbt's output.
     """
     with connect(environ) as conn:
-        missing = missing_source_tables(conn)
-        if len(missing) == len(SOURCE_TABLES):
+        if ensure_source_tables(conn):
             logger.warning(
                 "no CRM source tables in schema %s: created empty ones from the contract",
                 SOURCE_SCHEMA,
-            )
-            create_source_tables(conn)
-        elif missing:
-            database = conn.info.dbname
-            raise BuildError(
-                f"database {database!r} lacks the CRM source tables "
-                f"{', '.join(f'{SOURCE_SCHEMA}.{t}' for t in missing)} (it has the others);"
-                " check PGDATABASE, or load the missing tables first"
             )
         ensure_report_storage(conn)
     return run_dbt(["build", *dbt_args], environ=environ)

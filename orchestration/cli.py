@@ -100,14 +100,9 @@ def _datetime(field: str) -> Callable[[str], Any]:
 
 
 def _days(field: str) -> Callable[[str], Any]:
-    def parse(text: str) -> int | None:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ReportInputError(field, f"must be a whole number of days, not {text!r}") from None
-        return parse_threshold(field, value, required=True)
-
-    return _checked(field, parse)
+    return _checked(
+        field, lambda text: parse_threshold(field, _whole_number(field, text), required=True)
+    )
 
 
 def _whole_number(field: str, text: str) -> int:

@@ -21,12 +21,7 @@ from typing import Any, TextIO
 import dagster as dg
 
 from orchestration.assets.reports import deal_aging_report, deal_win_loss_report
-from orchestration.build import (
-    SOURCE_TABLES,
-    BuildError,
-    build_reports_database,
-    missing_source_tables,
-)
+from orchestration.build import build_reports_database, ensure_source_tables
 from orchestration.db import connect
 from orchestration.embedded_postgres import DEMO_DATA_DIR, start_embedded_postgres
 from orchestration.report_runner import ReportResult, load_result
@@ -39,7 +34,7 @@ from orchestration.sample_data import (
     sample_tenants,
 )
 from orchestration.settings import PROJECT_DIR, pg_environment
-from orchestration.storage import create_source_tables, ensure_report_storage
+from orchestration.storage import ensure_report_storage
 from orchestration.tables import result_text
 
 DEMO_DAGSTER_HOME = PROJECT_DIR / ".dyno" / "dagster_home"
@@ -102,14 +97,7 @@ def demo_environment(out: TextIO) -> tuple[dict[str, str], bool]:
 def prepare_database(env: Mapping[str, str], until: datetime, seed: int) -> int:
     """Source tables (only when the database has none), report storage, sample data."""
     with connect(env) as conn:
-        missing = missing_source_tables(conn)
-        if len(missing) == len(SOURCE_TABLES):
-            create_source_tables(conn)
-        elif missing:
-            raise BuildError(
-                f"database {conn.info.dbname!r} has only some CRM source tables"
-                f" (missing: {', '.join(missing)}); the demo needs a database with all or none"
-            )
+        ensure_source_tables(conn)
         ensure_report_storage(conn)
         return load_sample_data(conn, until=until, seed=seed)
 

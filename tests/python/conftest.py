@@ -85,6 +85,20 @@ def conn(built_env: Env) -> Iterator[psycopg.Connection[Any]]:
         yield connection
 
 
+def point_pg_at(monkeypatch: pytest.MonkeyPatch, env: Env) -> None:
+    """Set the PG* variables to ``env`` for one test: what reads them when it connects (the
+    Dagster resources, dbt, the CLI) then reaches that database, as it would in production."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def pg_env(built_env: Env, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """``built_env``, also in the PG* variables (see ``point_pg_at``)."""
+    point_pg_at(monkeypatch, built_env)
+    return built_env
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The fault-and-load figures the robustness tests counted (see robustness_figures)."""
     if not FIGURES.counted():

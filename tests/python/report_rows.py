@@ -53,3 +53,11 @@ def fact_count(conn: psycopg.Connection[Any], run_id: uuid.UUID) -> int:
     conn.rollback()
     assert row is not None
     return int(row[0])
+
+
+def run_count(conn: psycopg.Connection[Any]) -> int:
+    """How many report_run headers the database holds."""
+    row = conn.execute("select count(*) from dyno_crm.report_run").fetchone()
+    conn.rollback()
+    assert row is not None
+    return int(row[0])

@@ -16,20 +16,13 @@ from orchestration.db import connect
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 
 import scenarios
-from conftest import Env
-from report_rows import facts
+from conftest import Env, point_pg_at
+from report_rows import facts, run_count
 
 WL = str(scenarios.WL_TENANT)
 AG = str(scenarios.AG_TENANT)
 WIN_LOSS = ["win-loss", "--tenant", WL, "--from", "2025-01-01", "--to", "2025-04-01"]
 AGING = ["aging", "--tenant", AG, "--threshold-days", "10"]
-
-
-@pytest.fixture
-def pg_env(built_env: Env, monkeypatch: pytest.MonkeyPatch) -> Env:
-    for key, value in built_env.items():
-        monkeypatch.setenv(key, value)
-    return built_env
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -43,9 +36,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 def report_run_count(env: Env) -> int:
     with connect(env) as conn:
-        row = conn.execute("select count(*) from dyno_crm.report_run").fetchone()
-    assert row is not None
-    return int(row[0])
+        return run_count(conn)
 
 
 def test_win_loss_prints_a_table_of_the_stored_run(
@@ -266,8 +257,7 @@ def test_an_unreachable_database_is_one_line_exit_1(
 def test_a_database_without_the_models_is_one_line_exit_1(
     empty_database: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in empty_database.items():
-        monkeypatch.setenv(key, value)
+    point_pg_at(monkeypatch, empty_database)
     code, _, err = run_cli(AGING, capsys)
     assert code == 1
     assert "run `dyno-reports build` first" in err

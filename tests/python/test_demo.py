@@ -24,7 +24,7 @@ from orchestration.report_runner import run_report
 from orchestration.sample_data import sample_tenants
 from orchestration.settings import PROJECT_DIR
 
-from conftest import Env, create_database, drop_database
+from conftest import Env, create_database, drop_database, point_pg_at
 from report_rows import facts, header
 
 # A fixed end for the sample year, inside the example files' period (calendar 2026).
@@ -152,8 +152,7 @@ def test_the_aging_example_materialises_in_process(
     demo: tuple[DemoOutcome, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     outcome, _ = demo
-    for key, value in outcome.environ.items():
-        monkeypatch.setenv(key, value)
+    point_pg_at(monkeypatch, outcome.environ)
     run_config = dg.config_from_files([str(EXAMPLES / "aging.yaml")])
     result = defs.resolve_job_def("deal_aging_report_job").execute_in_process(
         run_config=run_config, instance=dg.DagsterInstance.ephemeral()
@@ -170,8 +169,7 @@ def test_runs_check_passes_on_the_demo_and_flags_a_stuck_run_until_recovered(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     outcome, _ = demo
-    for key, value in outcome.environ.items():
-        monkeypatch.setenv(key, value)
+    point_pg_at(monkeypatch, outcome.environ)
     assert main(["runs", "--check", "--limit", "1"]) == 0
     assert "check: " in capsys.readouterr().out
     # A header a killed process left behind: nobody holds its run lock.

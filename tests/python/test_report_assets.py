@@ -18,7 +18,7 @@ from orchestration.resources import PostgresResource
 
 import scenarios
 from conftest import Env
-from report_rows import facts, header
+from report_rows import facts, header, run_count
 
 WIN_LOSS_CONFIG = {
     "tenant_id": str(scenarios.WL_TENANT),
@@ -35,14 +35,6 @@ AGING_CONFIG = {
 }
 
 
-@pytest.fixture
-def pg_env(built_env: Env, monkeypatch: pytest.MonkeyPatch) -> Env:
-    """The code location's resources read PG* when they connect, as under `dagster dev`."""
-    for key, value in built_env.items():
-        monkeypatch.setenv(key, value)
-    return built_env
-
-
 def run_job(job: str, asset: str, config: dict[str, Any]) -> dg.ExecuteInProcessResult:
     return defs.resolve_job_def(job).execute_in_process(
         run_config={"ops": {asset: {"config": config}}},
@@ -54,13 +46,6 @@ def run_job(job: str, asset: str, config: dict[str, Any]) -> dg.ExecuteInProcess
 def materialization(result: dg.ExecuteInProcessResult, asset: str) -> dg.AssetMaterialization:
     [event] = result.asset_materializations_for_node(asset)
     return event
-
-
-def report_run_count(conn: psycopg.Connection[Any]) -> int:
-    row = conn.execute("select count(*) from dyno_crm.report_run").fetchone()
-    conn.rollback()
-    assert row is not None
-    return int(row[0])
 
 
 def test_win_loss_asset_stores_the_same_facts_as_the_api(pg_env: Env) -> None:
@@ -163,10 +148,10 @@ def test_bad_config_is_rejected_before_anything_is_written(
     pg_env: Env, job: str, asset: str, config: dict[str, Any], message: str
 ) -> None:
     with connect(pg_env) as conn:
-        before = report_run_count(conn)
+        before = run_count(conn)
         result = run_job(job, asset, config)
         assert not result.success
-        assert report_run_count(conn) == before
+        assert run_count(conn) == before
     failure = result.failure_data_for_node(asset)
     assert failure is not None
     assert failure.error is not None
