@@ -8,13 +8,8 @@ from typing import Any
 
 import psycopg
 
-from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
-from orchestration.reports.parameters import (
-    AgingParameters,
-    ReportParameters,
-    RunLimits,
-    WinLossParameters,
-)
+from orchestration.reports.parameters import ReportParameters, RunLimits
+from orchestration.reports.runs import execute_report
 from orchestration.run_records import Row, run_facts, run_header
 
 
@@ -48,51 +43,12 @@ def run_report(
     conn: psycopg.Connection[Any], params: ReportParameters, limits: RunLimits | None = None
 ) -> ReportResult:
     """Run the report ``params`` describe through the Python API; return the stored run."""
-    limits = limits or RunLimits()
-    if isinstance(params, WinLossParameters):
-        run_id = _run_win_loss(conn, params, limits)
-    else:
-        run_id = _run_aging(conn, params, limits)
+    # ``params`` are validated already: go straight to the run, not through the public
+    # functions that would unpack and validate them again.
+    run_id = execute_report(conn, params, limits)
     result = load_result(conn, run_id)
     assert result is not None, f"run {run_id} vanished after it was written"
     return result
-
-
-def _run_win_loss(
-    conn: psycopg.Connection[Any], params: WinLossParameters, limits: RunLimits
-) -> uuid.UUID:
-    return run_deal_win_loss_report(
-        conn,
-        params.tenant_id,
-        params.period_start,
-        params.period_end,
-        pipeline_id=params.pipeline_id,
-        principal_type=params.principal_type,
-        principal_id=params.principal_id,
-        source=params.source,
-        stage_id=params.stage_id,
-        lock_timeout_ms=limits.lock_timeout_ms,
-        statement_timeout_ms=limits.statement_timeout_ms,
-    )
-
-
-def _run_aging(
-    conn: psycopg.Connection[Any], params: AgingParameters, limits: RunLimits
-) -> uuid.UUID:
-    return run_deal_aging_report(
-        conn,
-        params.tenant_id,
-        params.threshold_days,
-        cycle_threshold_days=params.cycle_threshold_days,
-        period_start=params.period_start,
-        period_end=params.period_end,
-        pipeline_id=params.pipeline_id,
-        principal_type=params.principal_type,
-        principal_id=params.principal_id,
-        stage_id=params.stage_id,
-        lock_timeout_ms=limits.lock_timeout_ms,
-        statement_timeout_ms=limits.statement_timeout_ms,
-    )
 
 
 def is_transient(error: BaseException) -> bool:
