@@ -13,7 +13,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from orchestration.assets.dbt import dbt_asset_key
-from orchestration.assets.reports import report_metadata, run_step
+from orchestration.assets.reports import report_metadata, report_session, run_step
 from orchestration.partitions import (
     MONTH_DIMENSION,
     MONTH_ZONE,
@@ -24,10 +24,9 @@ from orchestration.partitions import (
     tenant_partitions,
 )
 from orchestration.refresh_settings import load_refresh_settings
-from orchestration.report_runner import ReportResult, is_transient, run_report
+from orchestration.report_runner import ReportResult, run_report
 from orchestration.reports.parameters import WinLossParameters
 from orchestration.resources import PostgresResource
-from orchestration.run_health import dagster_run_session
 from orchestration.standard_reports import standard_reports
 
 SCHEDULED_GROUP: Final = "scheduled_reports"
@@ -36,8 +35,6 @@ SCHEDULED_GROUP: Final = "scheduled_reports"
 # none and reports as of its start.
 REFRESHED_AT_TAG: Final = "dyno/refreshed-at"
 REFRESH_RUN_TAG: Final = "dyno/refresh-run"
-RETRIES: Final = 2
-RETRY_SECONDS: Final = 5
 
 
 def refreshed_at_from_tags(tags: Mapping[str, str]) -> datetime:
@@ -65,17 +62,9 @@ def tenant_deal_win_loss(
     refreshed_at = refreshed_at_from_tags(context.run.tags)
     reports = standard_reports(tenant, refreshed_at, load_refresh_settings())
     results: dict[str, ReportResult] = {}
-    try:
-        with postgres.connect() as conn, dagster_run_session(conn, context.run.run_id):
-            for item in reports.win_loss:
-                results[item.period_name] = run_report(conn, item.parameters)
-    except Exception as error:
-        if is_transient(error):
-            context.log.warning(f"connection lost, the step will run again: {error}")
-            raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=RETRY_SECONDS) from error
-        raise dg.Failure(
-            description=f"{type(error).__name__}: {error}", allow_retries=False
-        ) from error
+    with report_session(context, postgres) as conn:
+        for item in reports.win_loss:
+            results[item.period_name] = run_report(conn, item.parameters)
     metadata: dict[str, dg.MetadataValue] = {
         "tenant_id": dg.MetadataValue.text(str(tenant)),
         "refreshed_at": dg.MetadataValue.text(refreshed_at.isoformat()),

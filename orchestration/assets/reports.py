@@ -1,8 +1,11 @@
 """The two report assets: one stored run per materialisation, for the configured tenant."""
 
-from typing import Final
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
 
 import dagster as dg
+import psycopg
 from dagster import AssetExecutionContext
 
 from orchestration.assets.configs import AgingReportConfig, WinLossReportConfig
@@ -24,18 +27,19 @@ REPORT_MAX_RETRIES: Final = 2
 REPORT_RETRY_SECONDS: Final = 5
 
 
-def run_step(
-    context: AssetExecutionContext,
-    postgres: PostgresResource,
-    params: ReportParameters,
-    limits: RunLimits | None = None,
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """Run the report and describe the stored run as materialisation metadata."""
+@contextmanager
+def report_session(
+    context: AssetExecutionContext, postgres: PostgresResource
+) -> Iterator[psycopg.Connection[Any]]:
+    """A connection for the step's report runs; a lost connection retries the step.
+
+    The session records the Dagster run id in each header it writes, so that the
+    run-failure sensor can mark the headers FAILED if this run dies
+    (orchestration/run_health.py). Any other error fails the step without a retry.
+    """
     try:
-        # The header records which Dagster run wrote it, so that the run-failure sensor can
-        # mark it FAILED if this run dies (orchestration/run_health.py).
         with postgres.connect() as conn, dagster_run_session(conn, context.run.run_id):
-            result = run_report(conn, params, limits)
+            yield conn
     except Exception as error:
         if is_transient(error):
             context.log.warning(f"connection lost, the step will run again: {error}")
@@ -45,6 +49,17 @@ def run_step(
         raise dg.Failure(
             description=f"{type(error).__name__}: {error}", allow_retries=False
         ) from error
+
+
+def run_step(
+    context: AssetExecutionContext,
+    postgres: PostgresResource,
+    params: ReportParameters,
+    limits: RunLimits | None = None,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Run the report and describe the stored run as materialisation metadata."""
+    with report_session(context, postgres) as conn:
+        result = run_report(conn, params, limits)
     context.log.info(f"report run {result.run_id}: {len(result.facts)} fact rows")
     return dg.MaterializeResult(metadata=report_metadata(result))
 
