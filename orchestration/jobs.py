@@ -21,8 +21,13 @@ deal_aging_report_job: Final = dg.define_asset_job(
 
 dbt_build_job: Final = dg.define_asset_job(
     "dbt_build_job",
-    selection=dg.AssetSelection.assets(dyno_crm_dbt_assets),
-    description="`dbt build`: every model, then its tests (shown as asset checks).",
+    # The checks on the source assets too: with every model and every check selected,
+    # dagster-dbt runs the whole project (`--select fqn:*`), so the tests over two sources
+    # (relationships_within_tenant), which are no asset checks, run as well. Without them it
+    # selects models and checks by name and those tests are silently left out.
+    selection=dg.AssetSelection.assets(dyno_crm_dbt_assets)
+    | dg.AssetSelection.checks(dyno_crm_dbt_assets),
+    description="`dbt build`: every model, then every test (asset checks where dbt allows).",
     tags={"dyno/dbt-build": "true"},  # deploy/dagster.yaml: one build at a time
 )
 

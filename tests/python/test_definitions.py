@@ -71,6 +71,11 @@ def test_the_report_jobs_select_only_their_report() -> None:
         assert selected == {dg.AssetKey(asset)}
     dbt_selected = defs.resolve_job_def("dbt_build_job").asset_layer.selected_asset_keys
     assert dbt_selected == {dbt_asset_key(model) for model in MODELS}
+    # Every check, the sources' too: dagster-dbt then runs the whole project, tests over two
+    # sources included (test_scheduled_refresh shows one failing the build).
+    dbt_checks = defs.resolve_job_def("dbt_build_job").asset_layer.asset_graph.asset_check_keys
+    assert set(dyno_crm_dbt_assets.check_keys) <= dbt_checks
+    assert any(key.asset_key.path[0] == "dyno_crm" for key in dbt_checks)
 
 
 def test_pyproject_names_the_definitions_module_for_dagster_dev() -> None:

@@ -261,3 +261,47 @@ def test_a_failed_dbt_test_blocks_the_reports(refresh: Refresh) -> None:
     assert result.skip_message is not None
     assert result.skip_message.startswith(f"dbt tests failed in run {build.run_id}")
     assert "one_current_stage_per_deal" in result.skip_message
+
+
+def test_a_failed_cross_source_test_fails_the_dbt_build_job(refresh: Refresh) -> None:
+    """Tests over two sources are no asset checks, yet the Dagster build runs them too."""
+    tenant, other = (uuid.UUID(t) for t in TENANTS[:2])
+    with connect(refresh.env) as conn:
+        foreign_deal = conn.execute(
+            "select id from dyno_crm.deal where tenant_id = %s limit 1", (other,)
+        ).fetchone()
+        stage = conn.execute(
+            "select id, pipeline_id from dyno_crm.pipeline_stage where tenant_id = %s limit 1",
+            (tenant,),
+        ).fetchone()
+        conn.commit()
+        assert foreign_deal is not None
+        assert stage is not None
+        batch = CrmBatch()
+        # A past stage entry, in a stage of its own tenant, of a deal that exists in the other
+        # tenant only: ids are unique per tenant, so relationships_within_tenant fails.
+        entered = datetime.now(UTC) - timedelta(days=2)
+        defect = batch.entry(
+            tenant,
+            foreign_deal[0],
+            StageEntry(stage[0], stage[1], entered),
+            exited_at=entered + timedelta(hours=1),
+            is_current=False,
+        )
+        batch.write(conn)
+    try:
+        build = execute(refresh.instance, RunRequest(), "dbt_build_job")
+    finally:
+        with connect(refresh.env) as conn:
+            conn.execute("delete from dyno_crm.deal_pipeline_stage_state where id = %s", (defect,))
+            conn.commit()
+    assert build.status == dg.DagsterRunStatus.FAILURE
+    failures = [
+        record.event_log_entry.dagster_event.event_specific_data
+        for record in refresh.instance.get_records_for_run(
+            build.run_id, of_type=DagsterEventType.STEP_FAILURE
+        ).records
+        if record.event_log_entry.dagster_event is not None
+    ]
+    assert "relationships_within_tenant" in repr(failures)
+    # No report follows a failed build: the sensor fires on success only.
