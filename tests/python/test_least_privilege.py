@@ -123,3 +123,22 @@ def test_bad_role_names_are_refused(conn: Conn, name: Any) -> None:
     with pytest.raises(RoleNameError, match=r"^role: "):
         grant_report_runner(conn, name)
     FIGURES.add(bad_inputs_tried=1)
+
+
+def test_the_reports_need_no_temporary_tables(built_env: Env, runner_env: Env) -> None:
+    """What the README suggests to a stricter DBA: revoke PUBLIC's TEMPORARY; runs still work."""
+    database = sql.Identifier(built_env["PGDATABASE"])
+    with connect(built_env, autocommit=True) as admin:
+        admin.execute(sql.SQL("revoke temporary on database {} from public").format(database))
+        try:
+            with connect(runner_env) as restricted:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    restricted.execute("create temporary table intruder (id int)")
+                restricted.rollback()
+                win_loss = run_deal_win_loss_report(restricted, WL_TENANT, Q1_START, Q1_END)
+                aging = run_deal_aging_report(restricted, AG_TENANT, 10, 30, period_end=AG_AS_OF)
+                for run_id in (win_loss, aging):
+                    assert header(restricted, run_id)["status"] == "SUCCEEDED"
+        finally:
+            admin.execute(sql.SQL("grant temporary on database {} to public").format(database))
+    FIGURES.add(runs_attempted=2, runs_succeeded=2)
