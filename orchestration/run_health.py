@@ -20,20 +20,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import psycopg
+from psycopg.types.json import Jsonb
 
+from orchestration.reports.parameters import ReportParameters
 from orchestration.reports.runs import MAX_ERROR_MESSAGE_CHARS, load_sql
 
 DAGSTER_RUN_SETTING: Final = "dyno.dagster_run_id"
 
 
 def ensure_dagster_run_column(conn: psycopg.Connection[Any]) -> None:
-    """Add ``report_run.dagster_run_id`` if missing (idempotent, one transaction).
+    """Add ``report_run.dagster_run_id`` and its index if missing (idempotent, one transaction).
 
-    Checked first rather than ``add column if not exists``: ALTER TABLE takes an exclusive
-    lock even when it does nothing, and would queue behind (and block) running reports.
+    Checked first rather than ``if not exists``: ALTER TABLE and CREATE INDEX lock the table
+    even when they do nothing, and would queue behind (and block) running reports.
     """
     with conn.transaction():
         present = conn.execute(
@@ -43,6 +46,11 @@ def ensure_dagster_run_column(conn: psycopg.Connection[Any]) -> None:
         ).fetchone()
         if present is None:
             conn.execute(load_sql("report_run_dagster.sql"))
+        indexed = conn.execute(
+            "select to_regclass('dyno_crm.ix_report_run_dagster_run')"
+        ).fetchone()
+        if indexed is None or indexed[0] is None:
+            conn.execute(load_sql("report_run_dagster_index.sql"))
 
 
 @contextmanager
@@ -87,6 +95,32 @@ def fail_headers_of_dagster_run(
             (dead_run_message(dagster_run_id, reason), dagster_run_id),
         ).fetchall()
     return sorted(row[0] for row in rows)
+
+
+def succeeded_in_dagster_run(
+    conn: psycopg.Connection[Any], dagster_run_id: str, params: ReportParameters
+) -> uuid.UUID | None:
+    """The run this Dagster run already stored for exactly ``params``, if one succeeded.
+
+    A Dagster step that is retried (a lost connection) runs again from its start; its reports
+    that had succeeded before are found here and not run twice, so one Dagster run holds one
+    successful header per report. An aging report without ``period_end`` is as of its own
+    start, so each attempt is a different report and none is found.
+    """
+    with conn.transaction():
+        row = conn.execute(
+            "select run_id from dyno_crm.report_run"
+            " where dagster_run_id = %s and tenant_id = %s and report_type = %s"
+            " and status = 'SUCCEEDED' and input_params = %s"
+            " order by generated_at limit 1",
+            (
+                dagster_run_id,
+                params.tenant_id,
+                params.report_type,
+                Jsonb(params.input_params(datetime.now(UTC))),
+            ),
+        ).fetchone()
+    return None if row is None else row[0]
 
 
 def headers_of_dagster_run(

@@ -5,7 +5,9 @@ beside these, unpartitioned, with any filters). Headers carry the Dagster run id
 run-health sensors can close them if the run dies.
 """
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -13,7 +15,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from orchestration.assets.dbt import dbt_asset_key
-from orchestration.assets.reports import report_metadata, report_session, run_step
+from orchestration.assets.reports import report_metadata, report_session, run_once, run_step
 from orchestration.partitions import (
     MONTH_DIMENSION,
     MONTH_ZONE,
@@ -24,10 +26,11 @@ from orchestration.partitions import (
     tenant_partitions,
 )
 from orchestration.refresh_settings import load_refresh_settings
-from orchestration.report_runner import ReportResult, run_report
-from orchestration.reports.parameters import WinLossParameters
+from orchestration.report_runner import ReportResult
+from orchestration.reports.parameters import ReportParameters, WinLossParameters
 from orchestration.resources import PostgresResource
 from orchestration.standard_reports import standard_reports
+from orchestration.tables import Column, markdown_table
 
 SCHEDULED_GROUP: Final = "scheduled_reports"
 # Set by standard_reports_sensor on each run it requests: the end of the dbt build the
@@ -48,8 +51,96 @@ def refreshed_at_from_tags(tags: Mapping[str, str]) -> datetime:
     return value
 
 
+# One run may cover many tenants: a backfill (UI or `dagster asset materialize
+# --partition-range`) over the tenant partitions becomes one run that reports every tenant
+# in its range through one connection, instead of a run per tenant with its own process
+# start and code load. The scheduled refresh still asks for one run per tenant and report,
+# so each tenant's run is limited and fails on its own.
+TENANT_BACKFILL_POLICY: Final = dg.BackfillPolicy.single_run()
+
+
+RANGE_COLUMNS: Final = (
+    Column("tenant", lambda row: row["tenant"], right=False),
+    Column("report", lambda row: row["report"], right=False),
+    Column("run id", lambda row: row["run"], right=False),
+    Column("fact rows", lambda row: row["facts"]),
+)
+
+
+@dataclass(frozen=True)
+class TenantReport:
+    """One stored report of a tenant partition; ``label`` names it among the tenant's reports."""
+
+    tenant: uuid.UUID
+    label: str
+    result: ReportResult
+
+
+def run_tenant_reports(
+    context: AssetExecutionContext,
+    postgres: PostgresResource,
+    reports_of: Callable[[uuid.UUID, datetime], Sequence[tuple[str, ReportParameters]]],
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Every report ``reports_of`` names for each tenant of the run's partitions, in order."""
+    tenants = [tenant_from_key(key) for key in context.partition_keys]
+    refreshed_at = refreshed_at_from_tags(context.run.tags)
+    done: list[TenantReport] = []
+    with report_session(context, postgres) as conn:
+        for tenant in tenants:
+            for label, params in reports_of(tenant, refreshed_at):
+                result = run_once(context, conn, params)
+                context.log.info(
+                    f"{tenant} {label}: report run {result.run_id}, {len(result.facts)} fact rows"
+                )
+                done.append(TenantReport(tenant, label, result))
+    metadata: dict[str, dg.MetadataValue] = {
+        "refreshed_at": dg.MetadataValue.text(refreshed_at.isoformat()),
+    }
+    if len(tenants) == 1:
+        metadata["tenant_id"] = dg.MetadataValue.text(str(tenants[0]))
+        for report in done:
+            for name, value in report_metadata(report.result).items():
+                if name in ("run_id", "fact_rows", "preview"):
+                    metadata[f"{report.label}_{name}"] = value
+        return dg.MaterializeResult(metadata=metadata)
+    # One materialisation event stands for every partition of the range: a summary, with
+    # each tenant's runs findable by run id (`dyno-reports show RUN_ID`).
+    metadata["tenants"] = dg.MetadataValue.int(len(tenants))
+    metadata["report_runs"] = dg.MetadataValue.int(len(done))
+    metadata["fact_rows"] = dg.MetadataValue.int(sum(len(r.result.facts) for r in done))
+    metadata["runs"] = dg.MetadataValue.md(
+        markdown_table(
+            [
+                {
+                    "tenant": r.tenant,
+                    "report": r.label,
+                    "run": r.result.run_id,
+                    "facts": len(r.result.facts),
+                }
+                for r in done
+            ],
+            RANGE_COLUMNS,
+        )
+    )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def standard_win_loss_of(
+    tenant: uuid.UUID, refreshed_at: datetime
+) -> list[tuple[str, ReportParameters]]:
+    reports = standard_reports(tenant, refreshed_at, load_refresh_settings())
+    return [(item.period_name, item.parameters) for item in reports.win_loss]
+
+
+def standard_aging_of(
+    tenant: uuid.UUID, refreshed_at: datetime
+) -> list[tuple[str, ReportParameters]]:
+    return [("aging", standard_reports(tenant, refreshed_at, load_refresh_settings()).aging)]
+
+
 @dg.asset(
     partitions_def=tenant_partitions,
+    backfill_policy=TENANT_BACKFILL_POLICY,
     deps=[dbt_asset_key("int_closing_instances")],
     group_name=SCHEDULED_GROUP,
     kinds={"postgres", "python"},
@@ -57,29 +148,13 @@ def refreshed_at_from_tags(tags: Mapping[str, str]) -> datetime:
 def tenant_deal_win_loss(
     context: AssetExecutionContext, postgres: PostgresResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """Standard Deal Win/Loss of one tenant: the previous day, ISO week and month, unfiltered."""
-    tenant = tenant_from_key(context.partition_key)
-    refreshed_at = refreshed_at_from_tags(context.run.tags)
-    reports = standard_reports(tenant, refreshed_at, load_refresh_settings())
-    results: dict[str, ReportResult] = {}
-    with report_session(context, postgres) as conn:
-        for item in reports.win_loss:
-            results[item.period_name] = run_report(conn, item.parameters)
-    metadata: dict[str, dg.MetadataValue] = {
-        "tenant_id": dg.MetadataValue.text(str(tenant)),
-        "refreshed_at": dg.MetadataValue.text(refreshed_at.isoformat()),
-    }
-    for period, result in results.items():
-        context.log.info(f"{period}: report run {result.run_id}, {len(result.facts)} fact rows")
-        period_metadata = report_metadata(result)
-        metadata[f"{period}_run_id"] = period_metadata["run_id"]
-        metadata[f"{period}_fact_rows"] = period_metadata["fact_rows"]
-        metadata[f"{period}_preview"] = period_metadata["preview"]
-    return dg.MaterializeResult(metadata=metadata)
+    """Standard Deal Win/Loss of each tenant: the previous day, ISO week and month, unfiltered."""
+    return run_tenant_reports(context, postgres, standard_win_loss_of)
 
 
 @dg.asset(
     partitions_def=tenant_partitions,
+    backfill_policy=TENANT_BACKFILL_POLICY,
     deps=[dbt_asset_key("int_current_deals")],
     group_name=SCHEDULED_GROUP,
     kinds={"postgres", "python"},
@@ -87,11 +162,8 @@ def tenant_deal_win_loss(
 def tenant_deal_aging(
     context: AssetExecutionContext, postgres: PostgresResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """Standard Deal Aging of one tenant, as of the refresh, thresholds from refresh.toml."""
-    tenant = tenant_from_key(context.partition_key)
-    refreshed_at = refreshed_at_from_tags(context.run.tags)
-    params = standard_reports(tenant, refreshed_at, load_refresh_settings()).aging
-    return run_step(context, postgres, params)
+    """Standard Deal Aging of each tenant, as of the refresh, thresholds from refresh.toml."""
+    return run_tenant_reports(context, postgres, standard_aging_of)
 
 
 @dg.asset(
@@ -130,6 +202,15 @@ tenant_deal_aging_job: Final = dg.define_asset_job(
     description="Standard aging report of one tenant partition.",
 )
 
+tenant_reports_job: Final = dg.define_asset_job(
+    "tenant_reports_job",
+    selection=dg.AssetSelection.assets(tenant_deal_win_loss, tenant_deal_aging),
+    description=(
+        "Both standard reports of a tenant partition, or of a range of tenants in one run"
+        " (a backfill over tenants)."
+    ),
+)
+
 tenant_deal_win_loss_monthly_job: Final = dg.define_asset_job(
     "tenant_deal_win_loss_monthly_job",
     selection=dg.AssetSelection.assets(tenant_deal_win_loss_monthly),
@@ -144,5 +225,6 @@ TENANT_REPORT_ASSETS: Final = [
 TENANT_REPORT_JOBS: Final = [
     tenant_deal_win_loss_job,
     tenant_deal_aging_job,
+    tenant_reports_job,
     tenant_deal_win_loss_monthly_job,
 ]

@@ -10,10 +10,10 @@ from dagster import AssetExecutionContext
 
 from orchestration.assets.configs import AgingReportConfig, WinLossReportConfig
 from orchestration.assets.dbt import dbt_asset_key
-from orchestration.report_runner import ReportResult, is_transient, run_report
+from orchestration.report_runner import ReportResult, is_transient, load_result, run_report
 from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.resources import PostgresResource
-from orchestration.run_health import dagster_run_session
+from orchestration.run_health import dagster_run_session, succeeded_in_dagster_run
 from orchestration.tables import REPORT_COLUMNS, markdown_table
 
 REPORTS_GROUP: Final = "reports"
@@ -21,8 +21,9 @@ PREVIEW_ROWS: Final = 50
 
 # Only a lost connection is retried: a step-level RetryPolicy would also retry bad config
 # (refused while the config is loaded, before the body can tell) and errors that would
-# only recur. A retried step starts a new run with a new header; the interrupted run's
-# facts were rolled back and its header marked FAILED, so a retry never duplicates facts.
+# only recur. A retried step runs again from its start: a report it had already stored is
+# found by run_once and not run twice; the interrupted report's facts were rolled back and
+# its header marked FAILED, so a retry never duplicates facts or successful headers.
 REPORT_MAX_RETRIES: Final = 2
 REPORT_RETRY_SECONDS: Final = 5
 
@@ -59,9 +60,25 @@ def run_step(
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Run the report and describe the stored run as materialisation metadata."""
     with report_session(context, postgres) as conn:
-        result = run_report(conn, params, limits)
+        result = run_once(context, conn, params, limits)
     context.log.info(f"report run {result.run_id}: {len(result.facts)} fact rows")
     return dg.MaterializeResult(metadata=report_metadata(result))
+
+
+def run_once(
+    context: AssetExecutionContext,
+    conn: psycopg.Connection[Any],
+    params: ReportParameters,
+    limits: RunLimits | None = None,
+) -> ReportResult:
+    """Run the report, unless an earlier attempt of this Dagster step already stored it."""
+    stored = succeeded_in_dagster_run(conn, context.run.run_id, params)
+    if stored is not None:
+        result = load_result(conn, stored)
+        if result is not None:
+            context.log.info(f"report run {stored} is already stored by this Dagster run")
+            return result
+    return run_report(conn, params, limits)
 
 
 def report_metadata(result: ReportResult) -> dict[str, dg.MetadataValue]:

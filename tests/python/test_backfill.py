@@ -17,7 +17,7 @@ from orchestration.db import connect
 from orchestration.dbt_cli import run_dbt
 from orchestration.demo import demo_until
 from orchestration.months import month_bounds
-from orchestration.partitions import MONTH_ZONE
+from orchestration.partitions import MONTH_ZONE, TENANTS_PARTITIONS_NAME
 from orchestration.report_runner import run_report
 from orchestration.reports.parameters import WinLossParameters
 from orchestration.sample_data import load_sample_data, sample_tenants
@@ -134,6 +134,53 @@ def test_three_tenants_by_three_months_from_the_command_line(demo_env: Env, tmp_
                 row["deals_closed_won_count"] + row["deals_closed_lost_count"] for row in got
             )
     assert total_closed > 0  # the sample year closes deals every month
+
+
+def test_every_tenant_both_standard_reports_in_one_dagster_run(
+    demo_env: Env, tmp_path: Path
+) -> None:
+    """A backfill over a range of tenant partitions is one run (single-run backfill policy)."""
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        # What tenant_discovery_sensor does, in the order the range follows.
+        instance.add_dynamic_partitions(TENANTS_PARTITIONS_NAME, TENANTS)
+    completed = subprocess.run(  # noqa: S603 - our own venv's dagster, fixed arguments
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "asset",
+            "materialize",
+            "-m",
+            "orchestration.definitions",
+            "--select",
+            "tenant_deal_win_loss,tenant_deal_aging",
+            "--partition-range",
+            f"{TENANTS[0]}...{TENANTS[-1]}",
+        ],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **demo_env, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        [run] = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        for asset in ("tenant_deal_win_loss", "tenant_deal_aging"):
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(TENANTS)
+    with connect(demo_env) as conn, conn.transaction():
+        headers = conn.execute(
+            "select tenant_id::text, report_type, status from dyno_crm.report_run"
+            " where dagster_run_id = %s",
+            (run.run_id,),
+        ).fetchall()
+    # Per tenant: win/loss of the previous day, week and month, and aging.
+    assert sorted(headers) == sorted(
+        (tenant, report, "SUCCEEDED")
+        for tenant in TENANTS
+        for report in ("deal_aging", "deal_win_loss", "deal_win_loss", "deal_win_loss")
+    )
 
 
 @pytest.mark.parametrize(

@@ -147,3 +147,7 @@ def test_the_bench_command_runs_end_to_end_and_every_check_passes(
     assert "equal" in checks
     assert "Index" in out  # the plans were printed
     assert re.search(r"dbt run \(models, full rebuild\): [\d.]+ s; dbt test: [\d.]+ s", out)
+    one_run = re.search(r"in one Dagster run \(.*\): (\d+) report runs in [\d.]+ s", out)
+    assert one_run is not None, out
+    # Each tenant's standard reports: win/loss of the day, week and month, and aging.
+    assert int(one_run.group(1)) == 4 * len(Dataset("tiny").tenant_numbers)

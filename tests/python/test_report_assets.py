@@ -12,9 +12,12 @@ import pytest
 from orchestration.assets.reports import deal_aging_report
 from orchestration.db import connect
 from orchestration.definitions import defs
+from orchestration.partitions import TENANTS_PARTITIONS_NAME
 from orchestration.report_runner import is_transient
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 from orchestration.resources import PostgresResource
+from orchestration.run_health import headers_of_dagster_run
+from orchestration.tenant_report_assets import REFRESHED_AT_TAG
 
 import scenarios
 from conftest import Env
@@ -210,3 +213,33 @@ def test_a_refused_connection_is_retried_and_the_report_stored_once(built_env: E
             (result.run_id,),
         ).fetchone()
         assert row == (1,)
+
+
+def test_a_retried_step_does_not_run_the_reports_it_already_stored(pg_env: Env) -> None:
+    """A retry runs the step again with the same Dagster run id: stored reports are reused."""
+    tenant = str(scenarios.WL_TENANT)
+    dagster_run_id = str(uuid.uuid4())
+    tags = {REFRESHED_AT_TAG: scenarios.Q1_END.isoformat()}
+
+    def attempt(job: str, run_id: str) -> dict[str, str]:
+        instance = dg.DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions(TENANTS_PARTITIONS_NAME, [tenant])
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, partition_key=tenant, run_id=run_id, tags=tags
+        )
+        [event] = result.asset_materializations_for_node(job.removesuffix("_job"))
+        return {k: str(v.value) for k, v in event.metadata.items() if k.endswith("run_id")}
+
+    def headers(run_id: str) -> int:
+        with connect(pg_env) as conn:
+            return len(headers_of_dagster_run(conn, run_id))
+
+    for job, reports in (("tenant_deal_win_loss_job", 3), ("tenant_deal_aging_job", 1)):
+        first = attempt(job, dagster_run_id)
+        assert len(first) == reports
+        stored = headers(dagster_run_id)
+        assert attempt(job, dagster_run_id) == first  # the retry: same runs, none new
+        assert headers(dagster_run_id) == stored
+        other_run = str(uuid.uuid4())
+        assert set(attempt(job, other_run).values()).isdisjoint(first.values())
+        assert headers(other_run) == reports
