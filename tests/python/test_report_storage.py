@@ -75,6 +75,7 @@ def test_storage_setup_is_idempotent(conn: Conn) -> None:
     conn.rollback()
     assert {
         "ix_report_run_tenant_type",
+        "ix_report_run_dagster_run",
         "ix_rdw1_tenant_pipeline",
         "ix_rdw1_principal",
         "ix_rdfa_tenant_pipeline",
@@ -82,3 +83,15 @@ def test_storage_setup_is_idempotent(conn: Conn) -> None:
         "uq_rdw1_dimensions",
         "uq_rdfa_dimensions",
     } <= indexes
+
+
+def test_storage_from_before_the_dagster_run_index_gets_it(conn: Conn) -> None:
+    conn.execute("drop index dyno_crm.ix_report_run_dagster_run")
+    conn.commit()
+    ensure_report_storage(conn)
+    row = conn.execute(
+        "select indexdef from pg_indexes where indexname = 'ix_report_run_dagster_run'"
+    ).fetchone()
+    conn.rollback()
+    assert row is not None
+    assert "WHERE (dagster_run_id IS NOT NULL)" in row[0]
