@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
+
 from orchestration.db import connect
+from orchestration.partitions import TENANTS_PARTITIONS_NAME
 from orchestration.report_runner import run_report
 from orchestration.reports.parameters import WinLossParameters
 from orchestration.run_health import headers_of_dagster_run
@@ -26,7 +29,7 @@ from orchestration.settings import PROJECT_DIR
 
 from conftest import Env
 from report_rows import facts
-from scenarios import Q1_END, Q1_START, WL_TENANT
+from scenarios import AG_TENANT, Q1_END, Q1_START, WL_TENANT
 
 WORKSPACE_QUERY = """
 query {
@@ -69,7 +72,30 @@ query RunStatus($runId: ID!) {
 }
 """
 
+LAUNCH_BACKFILL = """
+mutation LaunchBackfill($backfillParams: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $backfillParams) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on PartitionKeysNotFoundError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+BACKFILL_STATUS = """
+query Backfill($backfillId: String!) {
+  partitionBackfillOrError(backfillId: $backfillId) {
+    __typename
+    ... on PartitionBackfill { status runs(limit: 20) { runId status } }
+    ... on PythonError { message }
+  }
+}
+"""
+
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+BACKFILL_FINISHED = frozenset({"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED"})
 
 
 def free_port() -> int:
@@ -145,6 +171,35 @@ class DagsterUi:
             raise AssertionError(f"launchRun failed: {result}")
         run_id: str = result["run"]["runId"]
         return run_id
+
+    def launch_backfill(self, assets: list[str], partitions: list[str]) -> str:
+        """What *Materialize…* → *Launch backfill* does for the selected assets and partitions."""
+        result = self.graphql(
+            LAUNCH_BACKFILL,
+            {
+                "backfillParams": {
+                    "assetSelection": [{"path": [asset]} for asset in assets],
+                    "partitionNames": partitions,
+                }
+            },
+        )["launchPartitionBackfill"]
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise AssertionError(f"launchPartitionBackfill failed: {result}")
+        backfill_id: str = result["backfillId"]
+        return backfill_id
+
+    def wait_for_backfill(self, backfill_id: str, timeout: float) -> dict[str, Any]:
+        """Poll until the daemon finished the backfill; return its status and runs."""
+        deadline = time.monotonic() + timeout
+        backfill: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            backfill = self.graphql(BACKFILL_STATUS, {"backfillId": backfill_id})[
+                "partitionBackfillOrError"
+            ]
+            if backfill.get("status") in BACKFILL_FINISHED:
+                return backfill
+            time.sleep(2)
+        raise AssertionError(f"backfill {backfill_id} still {backfill} after {timeout:.0f} s")
 
     def wait_for_run(self, run_id: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -229,6 +284,22 @@ def test_a_report_job_launched_through_graphql_runs_and_stores_its_facts(
         )
         status = ui.wait_for_run(run_id, RUN_TIMEOUT_S)
         assert status == "SUCCESS", ui.log_tail()
+
+        # A backfill from the UI over two tenants of both standard report assets: the
+        # daemon runs it as one run (single-run backfill policy).
+        tenants = [str(WL_TENANT), str(AG_TENANT)]
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            instance.add_dynamic_partitions(TENANTS_PARTITIONS_NAME, tenants)
+        backfill_id = ui.launch_backfill(["tenant_deal_win_loss", "tenant_deal_aging"], tenants)
+        backfill = ui.wait_for_backfill(backfill_id, RUN_TIMEOUT_S)
+        assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, ui.log_tail()
+        [backfill_run] = backfill["runs"]
+        assert backfill_run["status"] == "SUCCESS", ui.log_tail()
+    with connect(built_env) as conn:
+        backfill_headers = headers_of_dagster_run(conn, backfill_run["runId"])
+    assert sorted((kind, status) for _, kind, status in backfill_headers) == sorted(
+        [("deal_aging", "SUCCEEDED")] * 2 + [("deal_win_loss", "SUCCEEDED")] * 6
+    )
     with connect(built_env) as conn:
         [(report_run, report_status)] = [
             (header, status) for header, _, status in headers_of_dagster_run(conn, run_id)
