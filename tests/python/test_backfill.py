@@ -48,6 +48,21 @@ def last_complete_months(count: int) -> list[date]:
     return months
 
 
+def run_console_script(
+    name: str, args: list[str], env: Env, dagster_home: Path
+) -> subprocess.CompletedProcess[str]:
+    """Our virtualenv's command ``name`` on the demo database, Dagster's state in the folder."""
+    return subprocess.run(  # noqa: S603 - our own virtualenv's command, fixed arguments
+        [str(Path(sys.executable).with_name(name)), *args],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env, "DAGSTER_HOME": str(dagster_home)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def demo_env(server_env: Env) -> Iterator[Env]:
     env = create_database(server_env, "dyno_test_backfill")
@@ -63,21 +78,11 @@ def demo_env(server_env: Env) -> Iterator[Env]:
 def test_three_tenants_by_three_months_from_the_command_line(demo_env: Env, tmp_path: Path) -> None:
     months = last_complete_months(3)
     (tmp_path / "dagster.yaml").touch()
-    completed = subprocess.run(  # noqa: S603 - the project's own console script
-        [
-            str(Path(sys.executable).with_name("dyno-reports")),
-            "backfill",
-            "--report",
-            "win-loss",
-            "--months",
-            f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}",
-        ],
-        cwd=PROJECT_DIR,
-        env={**os.environ, **demo_env, "DAGSTER_HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    completed = run_console_script(
+        "dyno-reports",
+        ["backfill", "--report", "win-loss", "--months", f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}"],
+        demo_env,
+        tmp_path,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     lines = completed.stdout.splitlines()
@@ -143,9 +148,9 @@ def test_every_tenant_both_standard_reports_in_one_dagster_run(
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         # What tenant_discovery_sensor does, in the order the range follows.
         instance.add_dynamic_partitions(TENANTS_PARTITIONS_NAME, TENANTS)
-    completed = subprocess.run(  # noqa: S603 - our own venv's dagster, fixed arguments
+    completed = run_console_script(
+        "dagster",
         [
-            str(Path(sys.executable).with_name("dagster")),
             "asset",
             "materialize",
             "-m",
@@ -155,12 +160,8 @@ def test_every_tenant_both_standard_reports_in_one_dagster_run(
             "--partition-range",
             f"{TENANTS[0]}...{TENANTS[-1]}",
         ],
-        cwd=PROJECT_DIR,
-        env={**os.environ, **demo_env, "DAGSTER_HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        demo_env,
+        tmp_path,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 

@@ -222,6 +222,21 @@ def test_stale_sources_skip_the_reports_with_the_reason(refresh: Refresh) -> Non
     assert "dyno_crm.deal_pipeline_stage_state: error" in result.skip_message
 
 
+def build_with_defect(refresh: Refresh, batch: CrmBatch) -> dg.DagsterRun:
+    """The dbt build job over the sources plus ``batch``'s stage entries, removed afterwards."""
+    with connect(refresh.env) as conn:
+        batch.write(conn)
+    defects = [row[0] for row in batch.rows["deal_pipeline_stage_state"]]
+    try:
+        return execute(refresh.instance, RunRequest(), "dbt_build_job")
+    finally:
+        with connect(refresh.env) as conn:
+            conn.execute(
+                "delete from dyno_crm.deal_pipeline_stage_state where id = any(%s)", (defects,)
+            )
+            conn.commit()
+
+
 def test_a_failed_dbt_test_blocks_the_reports(refresh: Refresh) -> None:
     tenant = uuid.UUID(TENANTS[0])
     with connect(refresh.env) as conn:
@@ -235,21 +250,15 @@ def test_a_failed_dbt_test_blocks_the_reports(refresh: Refresh) -> None:
         ).fetchone()
         conn.commit()
         assert row is not None
-        batch = CrmBatch()
-        # A second current stage for one deal: the source test one_current_stage_per_deal fails.
-        defect = batch.entry(
-            tenant,
-            row[0],
-            StageEntry(row[2], row[1], datetime.now(UTC) - timedelta(hours=1)),
-            is_current=True,
-        )
-        batch.write(conn)
-    try:
-        build = execute(refresh.instance, RunRequest(), "dbt_build_job")
-    finally:
-        with connect(refresh.env) as conn:
-            conn.execute("delete from dyno_crm.deal_pipeline_stage_state where id = %s", (defect,))
-            conn.commit()
+    batch = CrmBatch()
+    # A second current stage for one deal: the source test one_current_stage_per_deal fails.
+    batch.entry(
+        tenant,
+        row[0],
+        StageEntry(row[2], row[1], datetime.now(UTC) - timedelta(hours=1)),
+        is_current=True,
+    )
+    build = build_with_defect(refresh, batch)
     # dbt exits non-zero on a failed test, so the build run fails and the run-status sensor,
     # which fires on success only, does not fire at all. The gate itself also refuses it,
     # for a build that succeeded with a failed check (e.g. when dbt errors are tolerated).
@@ -275,26 +284,20 @@ def test_a_failed_cross_source_test_fails_the_dbt_build_job(refresh: Refresh) ->
             (tenant,),
         ).fetchone()
         conn.commit()
-        assert foreign_deal is not None
-        assert stage is not None
-        batch = CrmBatch()
-        # A past stage entry, in a stage of its own tenant, of a deal that exists in the other
-        # tenant only: ids are unique per tenant, so relationships_within_tenant fails.
-        entered = datetime.now(UTC) - timedelta(days=2)
-        defect = batch.entry(
-            tenant,
-            foreign_deal[0],
-            StageEntry(stage[0], stage[1], entered),
-            exited_at=entered + timedelta(hours=1),
-            is_current=False,
-        )
-        batch.write(conn)
-    try:
-        build = execute(refresh.instance, RunRequest(), "dbt_build_job")
-    finally:
-        with connect(refresh.env) as conn:
-            conn.execute("delete from dyno_crm.deal_pipeline_stage_state where id = %s", (defect,))
-            conn.commit()
+    assert foreign_deal is not None
+    assert stage is not None
+    batch = CrmBatch()
+    # A past stage entry, in a stage of its own tenant, of a deal that exists in the other
+    # tenant only: ids are unique per tenant, so relationships_within_tenant fails.
+    entered = datetime.now(UTC) - timedelta(days=2)
+    batch.entry(
+        tenant,
+        foreign_deal[0],
+        StageEntry(stage[0], stage[1], entered),
+        exited_at=entered + timedelta(hours=1),
+        is_current=False,
+    )
+    build = build_with_defect(refresh, batch)
     assert build.status == dg.DagsterRunStatus.FAILURE
     failures = [
         record.event_log_entry.dagster_event.event_specific_data
