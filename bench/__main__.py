@@ -23,7 +23,7 @@ from bench.dagster_runs import time_dagster_runs
 from bench.data import DEFAULT_SEED, SCALES, Dataset, ensure_dataset
 from bench.explain import explain_facts, explain_floor
 from bench.measure import peak_rss_mib, timed_once
-from bench.runner import CaseResult, run_case
+from bench.runner import CaseResult, create_floor_index, run_case
 from bench.table import render
 from orchestration.db import connect
 from orchestration.dbt_cli import run_dbt
@@ -105,6 +105,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     limit = args.seed_sql_limit_s or None
     results: list[CaseResult] = []
     with connect(env) as conn:
+        create_floor_index(conn)
         for case in all_cases(dataset):
             results.append(run_case(conn, case, repeat=args.repeat, seed_limit_s=limit))
             print(f"#   {case.name}: {results[-1].project.median_ms:.1f} ms", file=sys.stderr)

@@ -16,7 +16,7 @@ from psycopg import sql
 from bench.cases import Case
 from bench.data import load_sql as load_bench_sql
 from bench.runner import FLOOR_SQL, apply_floor_settings
-from orchestration.reports.facts_settings import apply_facts_settings
+from orchestration.reports.facts_settings import FACTS_SETTINGS, apply_local_settings
 from orchestration.reports.parameters import AgingParameters, WinLossParameters
 from orchestration.reports.runs import load_sql
 from orchestration.settings import MODELS_SCHEMA
@@ -46,11 +46,10 @@ def explain_facts(conn: psycopg.Connection[Any], case: Case) -> str:
                 " values (%s, %s, %s, 'IN_PROGRESS')",
                 (run_id, parameters.tenant_id, parameters.report_type),
             )
-            conn.execute(
-                "select set_config('search_path', %s, true)",
-                (sql.Identifier(MODELS_SCHEMA).as_string(conn),),
+            apply_local_settings(
+                conn,
+                {"search_path": sql.Identifier(MODELS_SCHEMA).as_string(conn), **FACTS_SETTINGS},
             )
-            apply_facts_settings(conn)
             params = {"run_id": run_id, **parameters.query_params(generated_at)}
             return _explain(conn, load_sql(parameters.facts_sql), params)
     finally:

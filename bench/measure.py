@@ -6,7 +6,7 @@ import resource
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -26,16 +26,26 @@ class Timing:
         return min(self.samples) * 1000, max(self.samples) * 1000
 
 
-def time_calls(call: Callable[[], object], repeat: int, *, warmup: int = 1) -> Timing:
-    """Median material: ``repeat`` timed calls after ``warmup`` untimed ones (caches, plans)."""
+def time_interleaved(
+    calls: Sequence[Callable[[], object]], repeat: int, *, warmup: int = 1
+) -> list[Timing]:
+    """``repeat`` timed runs of each call after ``warmup`` untimed ones (caches, plans), the
+    calls taking turns round by round.
+
+    A load that comes and goes (another process, a checkpoint) then weighs on every call
+    alike, instead of on whichever happened to run during it: the ratio of their medians
+    is what it is meant to be, a comparison on the same machine state.
+    """
     for _ in range(warmup):
-        call()
-    samples = []
+        for call in calls:
+            call()
+    samples: list[list[float]] = [[] for _ in calls]
     for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return Timing(tuple(samples))
+        for call, taken in zip(calls, samples, strict=True):
+            started = time.perf_counter()
+            call()
+            taken.append(time.perf_counter() - started)
+    return [Timing(tuple(taken)) for taken in samples]
 
 
 def timed_once(call: Callable[[], object]) -> float:

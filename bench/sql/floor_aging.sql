@@ -1,5 +1,6 @@
 -- The floor of an aging run: a bare count of the rows the report reads (the tenant's open
--- deals whose current stage was entered in the optional period), through the same index.
+-- deals whose current stage was entered in the optional period), as one range of the
+-- benchmark's own (tenant_id, stage_entered_at, ...) index (floor_aging_index.sql).
 select count(*) as rows_read
 from dyno_crm_analytics.int_current_deals
 where

@@ -1,11 +1,13 @@
 """Session settings for the one statement that computes and writes a run's fact rows.
 
-Set with ``set_config(..., is_local => true)``, so they end with the run's transaction.
+Set with ``set_config(..., is_local => true)`` (``apply_local_settings``), so they end with
+the run's transaction.
 docs/performance.md shows the plans that justify each one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import psycopg
@@ -18,11 +20,10 @@ FACTS_SETTINGS: Final = {
 }
 
 
-def apply_facts_settings(conn: psycopg.Connection[Any]) -> None:
-    """Apply ``FACTS_SETTINGS`` to the current transaction, in one round trip."""
-    names = list(FACTS_SETTINGS)
+def apply_local_settings(conn: psycopg.Connection[Any], settings: Mapping[str, str]) -> None:
+    """Apply ``settings`` to the current transaction only, in one round trip."""
     conn.execute(
         "select set_config(name, setting, true) from unnest(%s::text[], %s::text[])"
         " as settings (name, setting)",
-        (names, [FACTS_SETTINGS[name] for name in names]),
+        (list(settings), list(settings.values())),
     )

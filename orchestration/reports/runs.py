@@ -1,7 +1,7 @@
 """The life of one report run: header, facts, outcome.
 
-1. The ``IN_PROGRESS`` header is committed on its own, so an audit trail exists even if
-   everything after it fails.
+1. The ``IN_PROGRESS`` header is committed before the facts are computed (together with
+   the recovery of stale runs), so an audit trail exists even if everything after it fails.
 2. The fact rows and ``SUCCEEDED`` are committed in one transaction: a run's facts are all
    there or not at all.
 3. Any error after the header rolls the facts back, marks the run ``FAILED`` with the
@@ -41,7 +41,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
-from orchestration.reports.facts_settings import apply_facts_settings
+from orchestration.reports.facts_settings import FACTS_SETTINGS, apply_local_settings
 from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.settings import MODELS_SCHEMA, SQL_DIR
 
@@ -165,23 +165,28 @@ def recover_stale_run_details(
     _require_idle(conn)
     with _storage_required(), conn.transaction():
         _apply_limits(conn, limits or RunLimits())
-        # The candidates are materialised first so that the lock function only ever sees
-        # IN_PROGRESS runs: evaluated per row of a scan over all runs, it would take one lock
-        # per finished run and could exhaust the shared lock table.
-        rows = conn.execute(
-            sql.SQL(
-                "with candidates as materialized ("
-                " select run_id from dyno_crm.report_run where status = 'IN_PROGRESS')"
-                " update dyno_crm.report_run as runs"
-                " set status = 'FAILED', error_message = %s"
-                " from candidates"
-                " where runs.run_id = candidates.run_id and runs.status = 'IN_PROGRESS'"
-                " and pg_try_advisory_xact_lock(%s, {key})"
-                " returning runs.run_id, runs.tenant_id, runs.report_type, runs.generated_at,"
-                " now() - runs.generated_at"
-            ).format(key=lock_key_sql("candidates", "run_id")),
-            (STALE_RUN_MESSAGE, LOCK_NAMESPACE),
-        ).fetchall()
+        return _mark_stale_runs_failed(conn)
+
+
+def _mark_stale_runs_failed(conn: psycopg.Connection[Any]) -> list[StaleRun]:
+    """``recover_stale_run_details`` inside the caller's transaction."""
+    # The candidates are materialised first so that the lock function only ever sees
+    # IN_PROGRESS runs: evaluated per row of a scan over all runs, it would take one lock
+    # per finished run and could exhaust the shared lock table.
+    rows = conn.execute(
+        sql.SQL(
+            "with candidates as materialized ("
+            " select run_id from dyno_crm.report_run where status = 'IN_PROGRESS')"
+            " update dyno_crm.report_run as runs"
+            " set status = 'FAILED', error_message = %s"
+            " from candidates"
+            " where runs.run_id = candidates.run_id and runs.status = 'IN_PROGRESS'"
+            " and pg_try_advisory_xact_lock(%s, {key})"
+            " returning runs.run_id, runs.tenant_id, runs.report_type, runs.generated_at,"
+            " now() - runs.generated_at"
+        ).format(key=lock_key_sql("candidates", "run_id")),
+        (STALE_RUN_MESSAGE, LOCK_NAMESPACE),
+    ).fetchall()
     recovered = [StaleRun(*row) for row in rows]
     for run in recovered:
         logger.warning(
@@ -202,8 +207,6 @@ def execute_report(
     """Run one report for validated ``params`` and return its run id."""
     limits = limits or RunLimits()
     _require_idle(conn)
-    with _timeouts_explained(limits):
-        recover_stale_run_details(conn, limits)
     run_id = uuid.uuid4()
     lock_key = run_lock_key(run_id)
     conninfo = _conninfo(conn)
@@ -212,13 +215,14 @@ def execute_report(
     try:
         with _storage_required(), _timeouts_explained(limits), conn.transaction():
             _apply_limits(conn, limits)
-            conn.execute("select pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, lock_key))
-            generated_at, session = _start_session(conn, conninfo)
+            # Recovery shares the header's transaction (fewer round trips): a failure in
+            # either leaves nothing written, as when they committed apart.
+            _mark_stale_runs_failed(conn)
+            generated_at, session = _lock_and_start_session(conn, conninfo, lock_key)
             _insert_header(conn, run_id, params, generated_at)
         header_written = True
         with _timeouts_explained(limits), conn.transaction():
-            _apply_limits(conn, limits)
-            fact_count = _write_facts(conn, run_id, params, generated_at)
+            fact_count = _write_facts(conn, run_id, params, generated_at, limits)
             finished = conn.execute(
                 "update dyno_crm.report_run set status = 'SUCCEEDED', fact_count = %s"
                 " where run_id = %s and status = 'IN_PROGRESS'",
@@ -271,20 +275,18 @@ def _conninfo(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     return params
 
 
+def _limit_settings(limits: RunLimits) -> dict[str, str]:
+    return {
+        "lock_timeout": str(limits.lock_timeout_ms),
+        "statement_timeout": str(limits.statement_timeout_ms),
+        "idle_in_transaction_session_timeout": str(limits.statement_timeout_ms),
+        "client_connection_check_interval": str(CLIENT_CHECK_INTERVAL_MS),
+    }
+
+
 def _apply_limits(conn: psycopg.Connection[Any], limits: RunLimits) -> None:
     """The run's bounds, for the current transaction only (``set_config(..., true)``)."""
-    conn.execute(
-        "select set_config('lock_timeout', %s, true),"
-        " set_config('statement_timeout', %s, true),"
-        " set_config('idle_in_transaction_session_timeout', %s, true),"
-        " set_config('client_connection_check_interval', %s, true)",
-        (
-            str(limits.lock_timeout_ms),
-            str(limits.statement_timeout_ms),
-            str(limits.statement_timeout_ms),
-            str(CLIENT_CHECK_INTERVAL_MS),
-        ),
-    )
+    apply_local_settings(conn, _limit_settings(limits))
 
 
 @contextmanager
@@ -304,15 +306,18 @@ def _timeouts_explained(limits: RunLimits) -> Iterator[None]:
         ) from error
 
 
-def _start_session(
-    conn: psycopg.Connection[Any], conninfo: dict[str, Any]
+def _lock_and_start_session(
+    conn: psycopg.Connection[Any], conninfo: dict[str, Any], lock_key: int
 ) -> tuple[datetime, _Session]:
+    """Take the run's lock (waiting at most ``lock_timeout``); return the run's start time
+    (the transaction's) and what identifies this backend. One round trip for both."""
     row = conn.execute(
-        "select now(), pg_backend_pid(),"
-        " (select backend_start from pg_stat_activity where pid = pg_backend_pid())"
+        "select pg_advisory_lock(%s, %s), now(), pg_backend_pid(),"
+        " (select backend_start from pg_stat_activity where pid = pg_backend_pid())",
+        (LOCK_NAMESPACE, lock_key),
     ).fetchone()
     assert row is not None
-    return row[0], _Session(conninfo=conninfo, backend_pid=row[1], backend_start=row[2])
+    return row[1], _Session(conninfo=conninfo, backend_pid=row[2], backend_start=row[3])
 
 
 def _insert_header(
@@ -354,11 +359,18 @@ def _write_facts(
     run_id: uuid.UUID,
     params: ReportParameters,
     generated_at: datetime,
+    limits: RunLimits,
 ) -> int:
-    """Insert the run's fact rows; return how many."""
-    search_path = sql.Identifier(MODELS_SCHEMA).as_string(conn)
-    conn.execute("select set_config('search_path', %s, true)", (search_path,))
-    apply_facts_settings(conn)
+    """Insert the run's fact rows; return how many. Sets the transaction's bounds first."""
+    # The bounds, the models' schema and the facts settings in one round trip.
+    apply_local_settings(
+        conn,
+        {
+            **_limit_settings(limits),
+            "search_path": sql.Identifier(MODELS_SCHEMA).as_string(conn),
+            **FACTS_SETTINGS,
+        },
+    )
     query_params = {"run_id": run_id, **params.query_params(generated_at)}
     try:
         # Unprepared on purpose: the planner then sees the actual parameters and drops

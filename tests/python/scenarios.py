@@ -45,6 +45,14 @@ class Pipeline:
         return StageEntry(stage_id=stage, pipeline_id=self.id, entered_at=at(when))
 
 
+def pipeline_ids(key: str) -> Pipeline:
+    """The ids ``standard_pipeline`` gives the pipeline and stages of ``key``."""
+    return Pipeline(
+        id=uid(key, "pipeline"),
+        **{stage: uid(key, stage) for stage in ("lead", "qualified", "proposal", "won", "lost")},
+    )
+
+
 def standard_pipeline(batch: CrmBatch, tenant: uuid.UUID, name: str, key: str) -> Pipeline:
     pipeline_id = batch.pipeline(tenant, name, id=uid(key, "pipeline"))
     stages = {}
@@ -254,6 +262,55 @@ def load_aging_future(batch: CrmBatch, now: datetime) -> None:
     batch.history(t, d, [StageEntry(p1.lead, p1.id, now + timedelta(days=1))])
 
 
+# --- Aging groups the report must find by walking its index --------------------------------
+
+AG_GROUPS_TENANT = uid("aging-groups", "tenant")
+AG_NO_PIPELINE_TENANT = uid("aging-no-pipeline", "tenant")
+
+
+AGG_P1 = pipeline_ids("agg-p1")
+AGG_P2 = pipeline_ids("agg-p2")
+AGN_P1 = pipeline_ids("agn-p1")
+
+
+def load_aging_groups(batch: CrmBatch) -> None:
+    """Groups at the edges of the report's index walk (as of 2025-06-01).
+
+    ``AG_GROUPS_TENANT``: a deal of P2 sitting in a stage of P1, deals without a pipeline in
+    stages of both pipelines, and a group whose only deal entered its stage long before the
+    others. ``AG_NO_PIPELINE_TENANT``: open deals, none with a pipeline.
+    """
+    t = AG_GROUPS_TENANT
+    p1 = standard_pipeline(batch, t, "P1", "agg-p1")
+    p2 = standard_pipeline(batch, t, "P2", "agg-p2")
+    deals: list[tuple[uuid.UUID | None, StageEntry, str]] = [
+        (p2.id, p1.at(p1.lead, "2025-05-10"), "2025-05-01"),
+        (p1.id, p1.at(p1.lead, "2025-05-20"), "2025-03-01"),
+        (p1.id, p1.at(p1.lead, "2025-05-25"), "2025-05-25"),
+        (None, p2.at(p2.qualified, "2025-04-15"), "2025-04-01"),
+        (None, p1.at(p1.lead, "2025-05-30"), "2025-05-30"),
+        (p1.id, p1.at(p1.proposal, "2024-11-01"), "2024-10-01"),
+        (p2.id, p2.at(p2.proposal, "2025-05-31"), "2025-05-02"),
+    ]
+    for n, (pipeline, entry, created) in enumerate(deals):
+        d = batch.deal(
+            t,
+            pipeline_id=pipeline,
+            created_at=at(created),
+            amount=Decimal(10 * (n + 1)),
+            id=uid("agg", str(n)),
+        )
+        batch.history(t, d, [entry])
+
+    t = AG_NO_PIPELINE_TENANT
+    lone = standard_pipeline(batch, t, "P1", "agn-p1")
+    for n, (stage, entered) in enumerate(
+        [(lone.lead, "2025-05-01"), (lone.lead, "2025-05-21"), (lone.proposal, "2025-02-01")]
+    ):
+        d = batch.deal(t, pipeline_id=None, created_at=at("2025-01-01"), id=uid("agn", str(n)))
+        batch.history(t, d, [lone.at(stage, entered)])
+
+
 # --- A run that must fail: sums beyond NUMERIC(20,2) -----------------------------------------
 
 OVERFLOW_TENANT = uid("overflow", "tenant")
@@ -340,5 +397,6 @@ def load_all(batch: CrmBatch, now: datetime) -> None:
     load_twins(batch)
     load_aging(batch)
     load_aging_future(batch, now)
+    load_aging_groups(batch)
     load_overflow(batch)
     load_random(batch)

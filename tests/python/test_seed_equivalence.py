@@ -18,7 +18,20 @@ from bench.seed_queries import SEED_AGING_SQL, SEED_WIN_LOSS_SQL
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 
 from report_rows import facts
-from scenarios import Q1_END, Q1_START, RANDOM, RANDOM_TENANT, WL_P2, WL_TENANT, at
+from scenarios import (
+    AG_GROUPS_TENANT,
+    AG_NO_PIPELINE_TENANT,
+    AGG_P1,
+    AGG_P2,
+    AGN_P1,
+    Q1_END,
+    Q1_START,
+    RANDOM,
+    RANDOM_TENANT,
+    WL_P2,
+    WL_TENANT,
+    at,
+)
 
 Conn = psycopg.Connection[Any]
 
@@ -110,6 +123,52 @@ def test_aging_equals_the_seeds_sql_on_every_filter(conn: Conn) -> None:
         assert ours, case
         compared += 1
     assert compared >= 20
+
+
+def test_aging_finds_every_group_at_the_edges_of_its_index_walk(conn: Conn) -> None:
+    """The report walks its index one (pipeline, stage) group at a time; deals without a
+    pipeline are walked apart. A tenant with only those, a deal in another pipeline's stage,
+    and groups empty in the period or the filters must come out as the seeds' SQL has them.
+    """
+    groups = {
+        AG_GROUPS_TENANT: {
+            (AGG_P2.id, AGG_P1.lead),
+            (AGG_P1.id, AGG_P1.lead),
+            (None, AGG_P2.qualified),
+            (None, AGG_P1.lead),
+            (AGG_P1.id, AGG_P1.proposal),
+            (AGG_P2.id, AGG_P2.proposal),
+        },
+        AG_NO_PIPELINE_TENANT: {(None, AGN_P1.lead), (None, AGN_P1.proposal)},
+    }
+    as_of = at("2025-06-01")
+    cases: list[dict[str, Any]] = [
+        {},
+        {"period_start": at("2025-05-01")},
+        {"period_start": at("2025-05-15"), "cycle_threshold_days": 30},
+        {"period_start": at("2026-01-01"), "period_end": at("2026-02-01")},
+        {"pipeline_id": AGG_P1.id},
+        {"pipeline_id": AGG_P2.id, "threshold_days": 0},
+        {"stage_id": AGG_P1.lead},
+        {"stage_id": AGN_P1.proposal},
+    ]
+    for tenant, expected in groups.items():
+        for case in cases:
+            params: dict[str, Any] = {
+                "tenant_id": tenant,
+                **dict.fromkeys(FILTERS),
+                "threshold_days": 14,
+                "cycle_threshold_days": None,
+                "period_start": None,
+                "period_end": as_of,
+                **case,
+            }
+            params.pop("source")
+            ours = facts(conn, run_deal_aging_report(conn, **params))
+            seeds = seed_rows(conn, SEED_AGING_SQL, params, "dyno_crm.report_deal_aging_fact")
+            assert ours == seeds, (tenant, case)
+            if not case:
+                assert {(row["pipeline_id"], row["stage_id"]) for row in ours} == expected
 
 
 def test_the_seeds_sql_double_counts_a_first_stage_tie_and_ours_does_not(conn: Conn) -> None:
