@@ -11,15 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from bench.cases import Case
 from bench.data import load_sql as load_bench_sql
 from bench.runner import FLOOR_SQL, apply_floor_settings
-from orchestration.reports.facts_settings import FACTS_SETTINGS, apply_local_settings
+from orchestration.reports.facts_settings import apply_local_settings
 from orchestration.reports.parameters import AgingParameters, WinLossParameters
-from orchestration.reports.runs import load_sql
-from orchestration.settings import MODELS_SCHEMA
+from orchestration.reports.runs import facts_statement_settings, load_sql
 
 
 def _explain(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> str:
@@ -46,10 +44,7 @@ def explain_facts(conn: psycopg.Connection[Any], case: Case) -> str:
                 " values (%s, %s, %s, 'IN_PROGRESS')",
                 (run_id, parameters.tenant_id, parameters.report_type),
             )
-            apply_local_settings(
-                conn,
-                {"search_path": sql.Identifier(MODELS_SCHEMA).as_string(conn), **FACTS_SETTINGS},
-            )
+            apply_local_settings(conn, facts_statement_settings(conn))
             params = {"run_id": run_id, **parameters.query_params(generated_at)}
             return _explain(conn, load_sql(parameters.facts_sql), params)
     finally:

@@ -14,6 +14,7 @@ from bench.data import load_sql
 from bench.measure import Timing, peak_rss_mib, python_peak_kib, time_interleaved
 from bench.seeds import time_seed_sql
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
+from orchestration.reports.facts_settings import apply_local_settings
 
 FLOOR_SQL = {"win_loss": "floor_win_loss.sql", "aging": "floor_aging.sql"}
 
@@ -53,11 +54,7 @@ def create_floor_index(conn: psycopg.Connection[Any]) -> None:
 
 
 def apply_floor_settings(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(
-        "select set_config(name, setting, true) from unnest(%s::text[], %s::text[])"
-        " as settings (name, setting)",
-        (list(FLOOR_SETTINGS), list(FLOOR_SETTINGS.values())),
-    )
+    apply_local_settings(conn, FLOOR_SETTINGS)
 
 
 def count_floor(conn: psycopg.Connection[Any], case: Case) -> int:

@@ -222,7 +222,11 @@ def execute_report(
             _insert_header(conn, run_id, params, generated_at)
         header_written = True
         with _timeouts_explained(limits), conn.transaction():
-            fact_count = _write_facts(conn, run_id, params, generated_at, limits)
+            # The bounds and the facts statement's settings in one round trip.
+            apply_local_settings(
+                conn, {**_limit_settings(limits), **facts_statement_settings(conn)}
+            )
+            fact_count = _write_facts(conn, run_id, params, generated_at)
             finished = conn.execute(
                 "update dyno_crm.report_run set status = 'SUCCEEDED', fact_count = %s"
                 " where run_id = %s and status = 'IN_PROGRESS'",
@@ -354,23 +358,18 @@ def _storage_required() -> Iterator[None]:
         ) from error
 
 
+def facts_statement_settings(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """The facts statement's transaction settings: the models' schema, then ``FACTS_SETTINGS``."""
+    return {"search_path": sql.Identifier(MODELS_SCHEMA).as_string(conn), **FACTS_SETTINGS}
+
+
 def _write_facts(
     conn: psycopg.Connection[Any],
     run_id: uuid.UUID,
     params: ReportParameters,
     generated_at: datetime,
-    limits: RunLimits,
 ) -> int:
-    """Insert the run's fact rows; return how many. Sets the transaction's bounds first."""
-    # The bounds, the models' schema and the facts settings in one round trip.
-    apply_local_settings(
-        conn,
-        {
-            **_limit_settings(limits),
-            "search_path": sql.Identifier(MODELS_SCHEMA).as_string(conn),
-            **FACTS_SETTINGS,
-        },
-    )
+    """Insert the run's fact rows (``facts_statement_settings`` applied); return how many."""
     query_params = {"run_id": run_id, **params.query_params(generated_at)}
     try:
         # Unprepared on purpose: the planner then sees the actual parameters and drops
