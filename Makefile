@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test test-python soak check lint-python lint-sql lint-dbt build bench lock clean
+.PHONY: demo test test-fast test-python soak check lint-python lint-imports lint-sql lint-dbt build bench lock clean
 
 demo: $(VENV)/.installed
 	$(BIN)/dyno-reports demo
@@ -22,12 +22,16 @@ test: $(VENV)/.installed
 test-python: $(VENV)/.installed
 	$(BIN)/pytest
 
-# Fault-and-load soak for SOAK_MINUTES (default 5); see tests/soak/soak.py and the README.
+# The edit loop: the tests that need no database, no Dagster run, no browser (seconds).
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -m "not db and not dagster and not browser and not slow"
+
+# Fault-and-load soak for SOAK_MINUTES (default 5); see tests/soak/soak.py and docs/robustness.md.
 soak: $(VENV)/.installed
 	PYTHONPATH=tests/python $(BIN)/python tests/soak/soak.py
 
 # The quality gates; pre-commit runs the same targets (.pre-commit-config.yaml).
-check: lint-python lint-sql lint-dbt
+check: lint-python lint-imports lint-sql lint-dbt
 	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 
 lint-python: $(VENV)/.installed
@@ -35,9 +39,13 @@ lint-python: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# The layers' import rules ([tool.importlinter] in pyproject.toml).
+lint-imports: $(VENV)/.installed
+	$(BIN)/lint-imports
+
 lint-sql: $(VENV)/.installed profiles.yml
 	$(BIN)/sqlfluff lint models tests/dbt macros
-	$(BIN)/sqlfluff lint --templater placeholder orchestration/sql bench/sql
+	$(BIN)/sqlfluff lint --templater placeholder orchestration/reports/sql orchestration/warehouse/sql bench/sql
 
 lint-dbt: $(VENV)/.installed profiles.yml
 	$(BIN)/dbt parse --quiet

@@ -26,10 +26,10 @@ from bench.measure import peak_rss_mib, timed_once
 from bench.runner import CaseResult, create_floor_index, run_case
 from bench.table import render
 from orchestration.db import connect
-from orchestration.dbt_cli import run_dbt
-from orchestration.embedded_postgres import start_embedded_postgres
+from orchestration.demo.embedded_postgres import start_embedded_postgres
 from orchestration.settings import PROJECT_DIR, pg_environment
-from orchestration.storage import ensure_report_storage
+from orchestration.warehouse.dbt_cli import run_dbt
+from orchestration.warehouse.storage import ensure_report_storage
 
 DEFAULT_DATABASE = "dyno_bench"
 # The cases whose plans docs/performance.md shows.

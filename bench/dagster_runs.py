@@ -41,8 +41,8 @@ class DagsterRuns:
 def time_dagster_runs(env: Mapping[str, str], dataset: Dataset) -> DagsterRuns | None:
     try:
         dagster: Any = importlib.import_module("dagster")
-        assets: Any = importlib.import_module("orchestration.assets.reports")
-        resources: Any = importlib.import_module("orchestration.resources")
+        assets: Any = importlib.import_module("orchestration.defs.report_assets")
+        resources: Any = importlib.import_module("orchestration.defs.resources")
         importlib.import_module("orchestration.definitions")
     except ImportError:
         return None
@@ -84,10 +84,10 @@ def time_one_run(
 ) -> tuple[int, float]:
     """Every tenant's standard reports in one run; (report runs stored, seconds)."""
     definitions: Any = importlib.import_module("orchestration.definitions")
-    partitions: Any = importlib.import_module("orchestration.partitions")
-    tenant_assets: Any = importlib.import_module("orchestration.tenant_report_assets")
-    resources: Any = importlib.import_module("orchestration.resources")
-    health: Any = importlib.import_module("orchestration.run_health")
+    partitions: Any = importlib.import_module("orchestration.defs.partitions")
+    tenant_assets: Any = importlib.import_module("orchestration.defs.tenant_assets")
+    resources: Any = importlib.import_module("orchestration.defs.resources")
+    health: Any = importlib.import_module("orchestration.reports.dagster_runs")
     db: Any = importlib.import_module("orchestration.db")
     tenants = [str(dataset.tenant_id(tenant)) for tenant in dataset.tenant_numbers]
     instance.add_dynamic_partitions(partitions.TENANTS_PARTITIONS_NAME, tenants)

@@ -24,8 +24,8 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
-from orchestration.crm_data import CrmBatch
-from orchestration.storage import create_source_tables, ensure_report_storage
+from orchestration.warehouse.crm_batch import CrmBatch
+from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
 
 SQL_DIR: Final = Path(__file__).resolve().parent / "sql"
 SOURCE_TABLES: Final = ("pipeline", "pipeline_stage", "deal", "deal_pipeline_stage_state")

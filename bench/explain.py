@@ -15,9 +15,12 @@ import psycopg
 from bench.cases import Case
 from bench.data import load_sql as load_bench_sql
 from bench.runner import FLOOR_SQL, apply_floor_settings
-from orchestration.reports.facts_settings import apply_local_settings
+from orchestration.reports.facts_statement import (
+    apply_local_settings,
+    facts_statement_settings,
+    report_sql,
+)
 from orchestration.reports.parameters import AgingParameters, WinLossParameters
-from orchestration.reports.runs import facts_statement_settings, load_sql
 
 
 def _explain(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> str:
@@ -46,7 +49,7 @@ def explain_facts(conn: psycopg.Connection[Any], case: Case) -> str:
             )
             apply_local_settings(conn, facts_statement_settings(conn))
             params = {"run_id": run_id, **parameters.query_params(generated_at)}
-            return _explain(conn, load_sql(parameters.facts_sql), params)
+            return _explain(conn, report_sql(parameters.facts_sql), params)
     finally:
         conn.rollback()
 

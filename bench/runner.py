@@ -14,7 +14,7 @@ from bench.data import load_sql
 from bench.measure import Timing, peak_rss_mib, python_peak_kib, time_interleaved
 from bench.seeds import time_seed_sql
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
-from orchestration.reports.facts_settings import apply_local_settings
+from orchestration.reports.facts_statement import apply_local_settings
 
 FLOOR_SQL = {"win_loss": "floor_win_loss.sql", "aging": "floor_aging.sql"}
 

@@ -1,7 +1,7 @@
 """The seeds' report SQL (part B of each design document), as a reference oracle.
 
 Transcribed verbatim but for the placeholders: ``:name`` became ``%(name)s``. The seeds'
-SQL cannot run with its parameters untyped (a seed defect, see the README): inlined as
+SQL cannot run with its parameters untyped (a seed defect, see docs/deviations.md): inlined as
 literals, ``GROUP BY ..., NULL`` is "non-integer constant in GROUP BY"; bound, PostgreSQL
 cannot deduce their types. ``typed`` therefore casts each placeholder to its column's type,
 the least change that makes the seeds' SQL run. The tests compare the project's fact rows

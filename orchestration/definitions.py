@@ -1,12 +1,6 @@
-"""The Dagster code location: ``dagster dev`` in the project folder loads ``defs``.
+"""The Dagster code location (``[tool.dagster]``): ``dagster dev`` in the project folder loads
+``defs``, built in ``orchestration/defs/definitions.py``."""
 
-Each part of the project contributes a function returning its ``Definitions``; add yours
-to the merge below. Only ``defs`` may be a ``Definitions`` at this module's top level.
-"""
+from orchestration.defs.definitions import defs
 
-import dagster as dg
-
-from orchestration.core_definitions import core_definitions
-from orchestration.refresh_definitions import refresh_definitions
-
-defs = dg.Definitions.merge(core_definitions(), refresh_definitions())
+__all__ = ["defs"]

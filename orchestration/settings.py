@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 # Schema the dbt models are built in (profiles.example.yml: ``schema``).
 MODELS_SCHEMA = "dyno_crm_analytics"

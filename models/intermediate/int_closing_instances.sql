@@ -33,23 +33,13 @@ earliest_stage as (
     select * from {{ ref('int_earliest_stage') }}
 ),
 
+current_stages as (
+    {{ current_stage_entries('stage_states', 'pipeline_stages') }}
+),
+
 current_terminal_stages as (
-    select
-        stage_states.tenant_id,
-        stage_states.deal_id,
-        stage_states.deal_stage_state_id,
-        stage_states.pipeline_id as stage_pipeline_id,
-        stage_states.pipeline_stage_id,
-        stage_states.entered_at,
-        pipeline_stages.stage_state
-    from stage_states
-    inner join pipeline_stages
-        on
-            stage_states.tenant_id = pipeline_stages.tenant_id
-            and stage_states.pipeline_stage_id = pipeline_stages.pipeline_stage_id
-    where
-        stage_states.is_current
-        and pipeline_stages.is_terminal
+    select * from current_stages
+    where is_terminal
 ),
 
 closed_deals as (

@@ -32,22 +32,13 @@ deals as (
     select * from {{ ref('stg_dyno_crm__deals') }}
 ),
 
+current_stages as (
+    {{ current_stage_entries('stage_states', 'pipeline_stages') }}
+),
+
 current_open_stages as (
-    select
-        stage_states.tenant_id,
-        stage_states.deal_id,
-        stage_states.deal_stage_state_id,
-        stage_states.pipeline_stage_id as stage_id,
-        stage_states.entered_at as stage_entered_at,
-        pipeline_stages.stage_state
-    from stage_states
-    inner join pipeline_stages
-        on
-            stage_states.tenant_id = pipeline_stages.tenant_id
-            and stage_states.pipeline_stage_id = pipeline_stages.pipeline_stage_id
-    where
-        stage_states.is_current
-        and not pipeline_stages.is_terminal
+    select * from current_stages
+    where not is_terminal
 ),
 
 open_deals as (
@@ -55,8 +46,8 @@ open_deals as (
         current_open_stages.tenant_id,
         current_open_stages.deal_id,
         current_open_stages.deal_stage_state_id,
-        current_open_stages.stage_id,
-        current_open_stages.stage_entered_at,
+        current_open_stages.pipeline_stage_id as stage_id,
+        current_open_stages.entered_at as stage_entered_at,
         current_open_stages.stage_state,
         deals.pipeline_id,
         deals.amount,
@@ -66,7 +57,7 @@ open_deals as (
         deals.assigned_user_id,
         deals.assigned_group_id,
         -- microseconds since 1970: the report ages deals in bigint arithmetic, exactly
-        (extract(epoch from current_open_stages.stage_entered_at) * 1000000)::bigint
+        (extract(epoch from current_open_stages.entered_at) * 1000000)::bigint
             as stage_entered_epoch_us
     from current_open_stages
     inner join deals

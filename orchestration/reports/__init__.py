@@ -14,20 +14,15 @@ from typing import Any
 
 import psycopg
 
+from orchestration.reports.errors import ReportOutcomeUnknownError, ReportRunError
+from orchestration.reports.lifecycle import execute_report
 from orchestration.reports.parameters import (
     AgingParameters,
     ReportInputError,
     RunLimits,
     WinLossParameters,
 )
-from orchestration.reports.runs import (
-    ReportOutcomeUnknownError,
-    ReportRunError,
-    StaleRun,
-    execute_report,
-    recover_stale_run_details,
-    recover_stale_runs,
-)
+from orchestration.reports.recovery import StaleRun, recover_stale_run_details, recover_stale_runs
 
 __all__ = [
     "AgingParameters",

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from orchestration.reports.runs import LOCK_NAMESPACE, lock_key_sql
+from orchestration.reports.run_lock import LOCK_NAMESPACE, lock_key_sql
 
 # Each fact table and the report type its rows belong to.
 _FACT_TABLES = (

@@ -22,23 +22,21 @@ current_deals as (
     select * from {{ ref('int_current_deals') }}
 ),
 
+current_stages as (
+    {{ current_stage_entries('stage_states', 'pipeline_stages') }}
+),
+
 expected as (
     select
-        stage_states.tenant_id,
+        current_stages.tenant_id,
         count(*) as deal_count
-    from stage_states
-    inner join pipeline_stages
-        on
-            stage_states.tenant_id = pipeline_stages.tenant_id
-            and stage_states.pipeline_stage_id = pipeline_stages.pipeline_stage_id
+    from current_stages
     inner join deals
         on
-            stage_states.tenant_id = deals.tenant_id
-            and stage_states.deal_id = deals.deal_id
-    where
-        stage_states.is_current
-        and pipeline_stages.stage_state is not null
-    group by stage_states.tenant_id
+            current_stages.tenant_id = deals.tenant_id
+            and current_stages.deal_id = deals.deal_id
+    where current_stages.stage_state is not null
+    group by current_stages.tenant_id
 ),
 
 modelled as (

@@ -3,6 +3,10 @@
 The server is the one the ``PG*`` variables name when ``PGHOST`` is set, otherwise an
 embedded PostgreSQL in ``.dyno/pgdata-test`` (stopped when the session ends). Either way
 the session creates its own database, so tests never touch existing data.
+
+Every test that reaches the server (through ``server_env``, which every database fixture
+depends on) is marked ``db`` here; ``dagster``, ``browser`` and ``slow`` are set by the
+modules themselves. ``make test-fast`` deselects all four.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from orchestration.crm_data import CrmBatch
 from orchestration.db import connect
-from orchestration.dbt_cli import run_dbt
-from orchestration.embedded_postgres import start_embedded_postgres
+from orchestration.demo.embedded_postgres import start_embedded_postgres
 from orchestration.settings import PROJECT_DIR, pg_environment
-from orchestration.storage import create_source_tables, ensure_report_storage
+from orchestration.warehouse.crm_batch import CrmBatch
+from orchestration.warehouse.dbt_cli import run_dbt
+from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
 
 import scenarios
 from robustness_figures import FIGURES
@@ -97,6 +101,12 @@ def pg_env(built_env: Env, monkeypatch: pytest.MonkeyPatch) -> Env:
     """``built_env``, also in the PG* variables (see ``point_pg_at``)."""
     point_pg_at(monkeypatch, built_env)
     return built_env
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "server_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

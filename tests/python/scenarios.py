@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from orchestration.crm_data import CrmBatch, StageEntry
+from orchestration.warehouse.crm_batch import CrmBatch, StageEntry
 
 NAMESPACE = uuid.UUID("6f1c1d2e-8a4b-4c1e-9f0a-3d5e7b9c1a2f")
 

@@ -28,10 +28,8 @@ from typing import Any
 
 import psycopg
 
-from orchestration.crm_data import CrmBatch
 from orchestration.db import connect
-from orchestration.dbt_cli import run_dbt
-from orchestration.embedded_postgres import start_embedded_postgres
+from orchestration.demo.embedded_postgres import start_embedded_postgres
 from orchestration.reports import (
     ReportInputError,
     ReportRunError,
@@ -40,7 +38,9 @@ from orchestration.reports import (
     run_deal_win_loss_report,
 )
 from orchestration.settings import MODELS_SCHEMA, PROJECT_DIR, pg_environment
-from orchestration.storage import create_source_tables, ensure_report_storage
+from orchestration.warehouse.crm_batch import CrmBatch
+from orchestration.warehouse.dbt_cli import run_dbt
+from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
 
 import scenarios
 from conftest import create_database, drop_database

@@ -1,0 +1,1 @@
+"""The ``dyno-reports`` command (``orchestration.cli.main``)."""

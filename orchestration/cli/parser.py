@@ -1,0 +1,225 @@
+"""The ``dyno-reports`` argument parser: every command, option and its checks.
+
+Each option's ``type=`` is one of the report API's parsers, so a bad value gets the API's
+reason, as one line naming the option (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, Final, NoReturn
+
+from orchestration.cli.backfill import add_backfill_arguments
+from orchestration.reports import ReportInputError
+from orchestration.reports.parameter_text import DATETIME_FORMS, parse_datetime_text
+from orchestration.reports.parameters import (
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    MAX_THRESHOLD_DAYS,
+    PRINCIPAL_TYPES,
+    parse_source,
+    parse_threshold,
+    parse_timeout_ms,
+    require_uuid,
+)
+
+PROG: Final = "dyno-reports"
+MAX_LIMIT: Final = 10_000
+EXIT_USAGE: Final = 2
+
+# The option that carries each parameter, for errors found across several options.
+OPTION_FOR_FIELD: Final = {
+    "tenant_id": "--tenant",
+    "period_start": "--from",
+    "period_end": "--to",
+    "pipeline_id": "--pipeline",
+    "principal_type": "--principal-type",
+    "principal_id": "--principal-id",
+    "source": "--source",
+    "stage_id": "--stage",
+    "threshold_days": "--threshold-days",
+    "cycle_threshold_days": "--cycle-threshold-days",
+    "lock_timeout_ms": "--lock-timeout-ms",
+    "statement_timeout_ms": "--statement-timeout-ms",
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage is in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _checked(field: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=`` from one of the API's parsers: same rules, same reasons."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ReportInputError as error:
+            raise argparse.ArgumentTypeError(error.reason) from None
+
+    convert.__name__ = field  # argparse names the type in some messages
+    return convert
+
+
+def _uuid(field: str) -> Callable[[str], Any]:
+    return _checked(field, lambda text: require_uuid(field, text))
+
+
+def _datetime(field: str) -> Callable[[str], Any]:
+    return _checked(field, lambda text: parse_datetime_text(field, text))
+
+
+def _days(field: str) -> Callable[[str], Any]:
+    return _checked(
+        field, lambda text: parse_threshold(field, _whole_number(field, text), required=True)
+    )
+
+
+def _whole_number(field: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ReportInputError(field, f"must be a whole number, not {text!r}") from None
+
+
+def _milliseconds(field: str, default: int) -> Callable[[str], Any]:
+    return _checked(
+        field, lambda text: parse_timeout_ms(field, _whole_number(field, text), default)
+    )
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}, not {value}")
+    return value
+
+
+def _add_filters(parser: argparse.ArgumentParser, *, source: bool) -> None:
+    parser.add_argument("--tenant", required=True, type=_uuid("tenant_id"), help="tenant UUID")
+    parser.add_argument("--pipeline", type=_uuid("pipeline_id"), help="only this pipeline (UUID)")
+    parser.add_argument(
+        "--principal-type",
+        choices=PRINCIPAL_TYPES,
+        help="USER: owning or assigned user; GROUP: owning or assigned group",
+    )
+    parser.add_argument(
+        "--principal-id", type=_uuid("principal_id"), help="the user or group (UUID)"
+    )
+    if source:
+        parser.add_argument(
+            "--source", type=_checked("source", parse_source), help="exact deal source"
+        )
+    parser.add_argument(
+        "--lock-timeout-ms",
+        type=_milliseconds("lock_timeout_ms", DEFAULT_LOCK_TIMEOUT_MS),
+        help=f"longest wait for a lock (default {DEFAULT_LOCK_TIMEOUT_MS})",
+    )
+    parser.add_argument(
+        "--statement-timeout-ms",
+        type=_milliseconds("statement_timeout_ms", DEFAULT_STATEMENT_TIMEOUT_MS),
+        help=f"longest statement (default {DEFAULT_STATEMENT_TIMEOUT_MS})",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Deal Win/Loss and Deal Aging reports on the database in the PG* variables.",
+        epilog=f"Times: {DATETIME_FORMS}. Exit codes: 1 failed, 2 bad argument.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("build", help="create the report storage and run dbt build")
+
+    win_loss = commands.add_parser(
+        "win-loss", help="run Deal Win/Loss now and print its rows", epilog=DATETIME_FORMS
+    )
+    _add_filters(win_loss, source=True)
+    win_loss.add_argument(
+        "--from",
+        dest="period_start",
+        required=True,
+        type=_datetime("period_start"),
+        help="period start, inclusive",
+    )
+    win_loss.add_argument(
+        "--to",
+        dest="period_end",
+        required=True,
+        type=_datetime("period_end"),
+        help="period end, exclusive",
+    )
+    win_loss.add_argument("--stage", type=_uuid("stage_id"), help="first stage entered (UUID)")
+
+    aging = commands.add_parser(
+        "aging", help="run Deal Aging / At-Risk now and print its rows", epilog=DATETIME_FORMS
+    )
+    _add_filters(aging, source=False)
+    aging.add_argument(
+        "--threshold-days",
+        required=True,
+        type=_days("threshold_days"),
+        help=f"at risk after more than N days in the stage (0..{MAX_THRESHOLD_DAYS})",
+    )
+    aging.add_argument(
+        "--cycle-threshold-days",
+        type=_days("cycle_threshold_days"),
+        help="also at risk after more than N days since the deal was created",
+    )
+    aging.add_argument(
+        "--from",
+        dest="period_start",
+        type=_datetime("period_start"),
+        help="only deals whose current stage was entered from here",
+    )
+    aging.add_argument(
+        "--to",
+        dest="period_end",
+        type=_datetime("period_end"),
+        help="as-of time and period end (default: now)",
+    )
+    aging.add_argument("--stage", type=_uuid("stage_id"), help="only this current stage (UUID)")
+
+    runs = commands.add_parser("runs", help="recent report runs with status and errors")
+    runs.add_argument("--tenant", type=_uuid("tenant_id"), help="only this tenant's runs")
+    runs.add_argument("--limit", type=_limit, default=20, help="how many (default 20)")
+    runs.add_argument(
+        "--recover", action="store_true", help="first mark runs whose process died FAILED"
+    )
+    runs.add_argument(
+        "--check",
+        action="store_true",
+        help="also audit the stored runs (orphan or cross-tenant facts, stuck runs);"
+        " exit 1 if any problem",
+    )
+    runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    show = commands.add_parser("show", help="one run's header and fact rows")
+    show.add_argument("run_id", metavar="RUN_ID", type=_uuid("run_id"))
+    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    add_backfill_arguments(
+        commands.add_parser(
+            "backfill", help="monthly win/loss partitions for many tenants, through Dagster"
+        )
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="sample data, build and both reports through Dagster for three tenants"
+        " (embedded PostgreSQL when PGHOST is unset)",
+    )
+    demo.add_argument(
+        "--stop",
+        action="store_true",
+        help="only stop the embedded PostgreSQL a demo left running (its data stays)",
+    )
+    return parser

@@ -1,0 +1,220 @@
+"""The scheduled reports as partitioned assets: per tenant, and per month x tenant.
+
+Each partition runs the same plain report runner as the ad-hoc config assets (which stay
+beside these, unpartitioned, with any filters). Headers carry the Dagster run id, so the
+run-health sensors can close them if the run dies. The assets are built from the refresh
+settings (``tenant_report_assets``) when the definitions are: the month partitions follow
+its time zone, the standard reports its periods and thresholds.
+"""
+
+import uuid
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from orchestration.defs.dbt_assets import dbt_asset_key
+from orchestration.defs.partitions import (
+    MONTH_DIMENSION,
+    TENANT_DIMENSION,
+    tenant_from_key,
+    tenant_month,
+    tenant_month_partitions,
+    tenant_partitions,
+)
+from orchestration.defs.report_assets import report_metadata, report_session, run_once, run_step
+from orchestration.defs.resources import PostgresResource
+from orchestration.present.columns import Column
+from orchestration.present.markdown import markdown_table
+from orchestration.refresh.config import RefreshSettings
+from orchestration.refresh.standard_reports import standard_aging, standard_win_loss
+from orchestration.reports.parameters import ReportParameters, WinLossParameters
+from orchestration.reports.results import ReportResult
+
+SCHEDULED_GROUP: Final = "scheduled_reports"
+TENANT_DEAL_WIN_LOSS: Final = "tenant_deal_win_loss"
+TENANT_DEAL_AGING: Final = "tenant_deal_aging"
+TENANT_DEAL_WIN_LOSS_MONTHLY: Final = "tenant_deal_win_loss_monthly"
+# Set by standard_reports_sensor on each run it requests: the end of the dbt build the
+# reports follow, which fixes their periods and aging instant. A run launched by hand has
+# none and reports as of its start.
+REFRESHED_AT_TAG: Final = "dyno/refreshed-at"
+REFRESH_RUN_TAG: Final = "dyno/refresh-run"
+
+
+def refreshed_at_from_tags(tags: Mapping[str, str]) -> datetime:
+    """The refresh instant a run was requested for; now, for a run launched by hand."""
+    text = tags.get(REFRESHED_AT_TAG)
+    if text is None:
+        return datetime.now(UTC)
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise dg.Failure(description=f"tag {REFRESHED_AT_TAG}: {text!r} has no time zone")
+    return value
+
+
+# One run may cover many tenants: a backfill (UI or `dagster asset materialize
+# --partition-range`) over the tenant partitions becomes one run that reports every tenant
+# in its range through one connection, instead of a run per tenant with its own process
+# start and code load. The scheduled refresh still asks for one run per tenant and report,
+# so each tenant's run is limited and fails on its own.
+TENANT_BACKFILL_POLICY: Final = dg.BackfillPolicy.single_run()
+# Dagster 1.13 marks the asset decorator's `backfill_policy` parameter beta and warns on every
+# load of the code location (each CLI command, each run); the lock file pins the version whose
+# behaviour the tests check, so the warning tells a user nothing.
+warnings.filterwarnings(
+    "ignore", message="Parameter `backfill_policy` of function `asset`", category=dg.BetaWarning
+)
+
+
+RANGE_COLUMNS: Final = (
+    Column("tenant", lambda row: row["tenant"], right=False),
+    Column("report", lambda row: row["report"], right=False),
+    Column("run id", lambda row: row["run"], right=False),
+    Column("fact rows", lambda row: row["facts"]),
+)
+
+
+# Labelled reports of one tenant for a refresh instant.
+ReportsOf = Callable[[uuid.UUID, datetime], Sequence[tuple[str, ReportParameters]]]
+
+
+@dataclass(frozen=True)
+class TenantReport:
+    """One stored report of a tenant partition; ``label`` names it among the tenant's reports."""
+
+    tenant: uuid.UUID
+    label: str
+    result: ReportResult
+
+
+def run_tenant_reports(
+    context: AssetExecutionContext,
+    postgres: PostgresResource,
+    reports_of: ReportsOf,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Every report ``reports_of`` names for each tenant of the run's partitions, in order."""
+    tenants = [tenant_from_key(key) for key in context.partition_keys]
+    refreshed_at = refreshed_at_from_tags(context.run.tags)
+    done: list[TenantReport] = []
+    with report_session(context, postgres) as conn:
+        for tenant in tenants:
+            for label, params in reports_of(tenant, refreshed_at):
+                result = run_once(context, conn, params)
+                context.log.info(
+                    f"{tenant} {label}: report run {result.run_id}, {len(result.facts)} fact rows"
+                )
+                done.append(TenantReport(tenant, label, result))
+    metadata: dict[str, dg.MetadataValue] = {
+        "refreshed_at": dg.MetadataValue.text(refreshed_at.isoformat()),
+    }
+    if len(tenants) == 1:
+        metadata["tenant_id"] = dg.MetadataValue.text(str(tenants[0]))
+        for report in done:
+            for name, value in report_metadata(report.result).items():
+                if name in ("run_id", "fact_rows", "preview"):
+                    metadata[f"{report.label}_{name}"] = value
+        return dg.MaterializeResult(metadata=metadata)
+    # One materialisation event stands for every partition of the range: a summary, with
+    # each tenant's runs findable by run id (`dyno-reports show RUN_ID`).
+    metadata["tenants"] = dg.MetadataValue.int(len(tenants))
+    metadata["report_runs"] = dg.MetadataValue.int(len(done))
+    metadata["fact_rows"] = dg.MetadataValue.int(sum(len(r.result.facts) for r in done))
+    metadata["runs"] = dg.MetadataValue.md(
+        markdown_table(
+            [
+                {
+                    "tenant": r.tenant,
+                    "report": r.label,
+                    "run": r.result.run_id,
+                    "facts": len(r.result.facts),
+                }
+                for r in done
+            ],
+            RANGE_COLUMNS,
+        )
+    )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def standard_win_loss_of(settings: RefreshSettings) -> ReportsOf:
+    """A tenant's standard win/loss reports for a refresh, labelled by period."""
+
+    def reports_of(tenant: uuid.UUID, refreshed_at: datetime) -> list[tuple[str, ReportParameters]]:
+        return [
+            (item.period_name, item.parameters)
+            for item in standard_win_loss(tenant, refreshed_at, settings)
+        ]
+
+    return reports_of
+
+
+def standard_aging_of(settings: RefreshSettings) -> ReportsOf:
+    """A tenant's standard aging report for a refresh."""
+
+    def reports_of(tenant: uuid.UUID, refreshed_at: datetime) -> list[tuple[str, ReportParameters]]:
+        return [("aging", standard_aging(tenant, refreshed_at, settings))]
+
+    return reports_of
+
+
+def tenant_report_assets(settings: RefreshSettings) -> list[dg.AssetsDefinition]:
+    """The three scheduled report assets, for the refresh ``settings``."""
+    win_loss_of = standard_win_loss_of(settings)
+    aging_of = standard_aging_of(settings)
+    zone = settings.zone
+
+    @dg.asset(
+        name=TENANT_DEAL_WIN_LOSS,
+        partitions_def=tenant_partitions,
+        backfill_policy=TENANT_BACKFILL_POLICY,
+        deps=[dbt_asset_key("int_closing_instances")],
+        group_name=SCHEDULED_GROUP,
+        kinds={"postgres", "python"},
+    )
+    def tenant_deal_win_loss(
+        context: AssetExecutionContext, postgres: PostgresResource
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        """Standard Deal Win/Loss of each tenant: the previous day, ISO week and month,
+        unfiltered."""
+        return run_tenant_reports(context, postgres, win_loss_of)
+
+    @dg.asset(
+        name=TENANT_DEAL_AGING,
+        partitions_def=tenant_partitions,
+        backfill_policy=TENANT_BACKFILL_POLICY,
+        deps=[dbt_asset_key("int_current_deals")],
+        group_name=SCHEDULED_GROUP,
+        kinds={"postgres", "python"},
+    )
+    def tenant_deal_aging(
+        context: AssetExecutionContext, postgres: PostgresResource
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        """Standard Deal Aging of each tenant, as of the refresh, thresholds from refresh.toml."""
+        return run_tenant_reports(context, postgres, aging_of)
+
+    @dg.asset(
+        name=TENANT_DEAL_WIN_LOSS_MONTHLY,
+        partitions_def=tenant_month_partitions(zone),
+        deps=[dbt_asset_key("int_closing_instances")],
+        group_name=SCHEDULED_GROUP,
+        kinds={"postgres", "python"},
+    )
+    def tenant_deal_win_loss_monthly(
+        context: AssetExecutionContext, postgres: PostgresResource
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        """Deal Win/Loss of one tenant for one calendar month, unfiltered: for backfills."""
+        key = context.partition_key
+        assert isinstance(key, dg.MultiPartitionKey)
+        dimensions = key.keys_by_dimension
+        partition = tenant_month(dimensions[MONTH_DIMENSION], dimensions[TENANT_DIMENSION], zone)
+        params = WinLossParameters.validate(
+            tenant_id=partition.tenant_id, period_start=partition.start, period_end=partition.end
+        )
+        return run_step(context, postgres, params)
+
+    return [tenant_deal_win_loss, tenant_deal_aging, tenant_deal_win_loss_monthly]

@@ -1,0 +1,100 @@
+"""The scheduled refresh's configuration, ``orchestration/refresh/refresh.toml``, validated on load.
+
+Read once, when the Dagster definitions are built (``orchestration.defs.definitions``), and
+handed to what needs it; a change takes effect when the code location is reloaded.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from orchestration.reports.parameters import ReportInputError, parse_threshold, require_uuid
+
+SETTINGS_FILE = Path(__file__).resolve().parent / "refresh.toml"
+
+
+@dataclass(frozen=True)
+class AgingThresholds:
+    threshold_days: int
+    cycle_threshold_days: int | None
+
+
+@dataclass(frozen=True)
+class RefreshSettings:
+    cron: str
+    timezone: str
+    skip_when_sources_stale: bool
+    aging_default: AgingThresholds
+    aging_overrides: dict[uuid.UUID, AgingThresholds] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def aging_for(self, tenant_id: uuid.UUID) -> AgingThresholds:
+        return self.aging_overrides.get(tenant_id, self.aging_default)
+
+
+class RefreshSettingsError(ValueError):
+    """refresh.toml has a value the refresh cannot use; the message names the key."""
+
+
+def _thresholds(
+    table: dict[str, Any], where: str, default: AgingThresholds | None
+) -> AgingThresholds:
+    try:
+        threshold = parse_threshold(
+            f"{where}.threshold_days",
+            table.get("threshold_days", default.threshold_days if default else None),
+            required=True,
+        )
+        cycle = parse_threshold(
+            f"{where}.cycle_threshold_days",
+            table.get("cycle_threshold_days", default.cycle_threshold_days if default else None),
+            required=False,
+        )
+    except ReportInputError as error:
+        raise RefreshSettingsError(str(error)) from None
+    assert threshold is not None
+    return AgingThresholds(threshold_days=threshold, cycle_threshold_days=cycle)
+
+
+def parse_refresh_settings(document: dict[str, Any]) -> RefreshSettings:
+    refresh = document.get("refresh", {})
+    cron = refresh.get("cron")
+    if not isinstance(cron, str) or len(cron.split()) != 5:
+        raise RefreshSettingsError(f"refresh.cron: must be a 5-field cron string, not {cron!r}")
+    timezone = refresh.get("timezone", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise RefreshSettingsError(f"refresh.timezone: unknown time zone {timezone!r}") from None
+    skip = refresh.get("skip_when_sources_stale", True)
+    if not isinstance(skip, bool):
+        raise RefreshSettingsError("refresh.skip_when_sources_stale: must be true or false")
+    aging = document.get("aging", {})
+    default = _thresholds(aging, "aging", None)
+    overrides: dict[uuid.UUID, AgingThresholds] = {}
+    for tenant, table in aging.get("tenants", {}).items():
+        try:
+            tenant_id = require_uuid("aging.tenants", tenant)
+        except ReportInputError as error:
+            raise RefreshSettingsError(str(error)) from None
+        overrides[tenant_id] = _thresholds(table, f"aging.tenants.{tenant}", default)
+    return RefreshSettings(
+        cron=cron,
+        timezone=timezone,
+        skip_when_sources_stale=skip,
+        aging_default=default,
+        aging_overrides=overrides,
+    )
+
+
+def load_refresh_settings(path: Path = SETTINGS_FILE) -> RefreshSettings:
+    with path.open("rb") as handle:
+        return parse_refresh_settings(tomllib.load(handle))

@@ -1,0 +1,148 @@
+"""The life of one report run: header, facts, outcome.
+
+1. The ``IN_PROGRESS`` header is committed before the facts are computed (together with
+   the recovery of stale runs), so an audit trail exists even if everything after it fails.
+2. The fact rows and ``SUCCEEDED`` are committed in one transaction: a run's facts are all
+   there or not at all.
+3. Any error after the header rolls the facts back, marks the run ``FAILED`` with the
+   message, and re-raises.
+
+While a run is open its connection holds a session-level advisory lock derived from the
+run id (``run_lock``, taken before the header is written). A header still ``IN_PROGRESS``
+whose lock nobody holds belongs to a process that died; ``recover_stale_runs`` marks it
+``FAILED``.
+
+Every wait is bounded (``RunLimits``: lock and statement timeouts, applied per transaction,
+``run_bounds``) and a timeout ends the run ``FAILED`` with the reason. When the run's
+connection dies the outcome is settled through a fresh connection (``settlement``): if the
+facts' COMMIT reached the server before the connection died the run is ``SUCCEEDED`` and is
+reported as such; otherwise it is marked ``FAILED``. If the server cannot be reached to find
+out, a run that died in its COMMIT raises ``ReportOutcomeUnknownError``; an
+``OperationalError`` escapes only from runs that certainly did not commit, so retrying on it
+never duplicates a run. Facts are never visible without ``SUCCEEDED``: both are written by
+the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from orchestration.reports.errors import ReportOutcomeUnknownError, ReportRunError
+from orchestration.reports.facts_statement import (
+    apply_local_settings,
+    facts_statement_settings,
+    write_facts,
+)
+from orchestration.reports.parameters import ReportParameters, RunLimits
+from orchestration.reports.recovery import mark_stale_runs_failed
+from orchestration.reports.run_bounds import (
+    apply_limits,
+    limit_settings,
+    require_idle,
+    storage_required,
+    timeouts_explained,
+)
+from orchestration.reports.run_lock import LOCK_NAMESPACE, release_run_lock, run_lock_key
+from orchestration.reports.settlement import RunSession, conninfo_of, settle_failed_run
+
+logger = logging.getLogger(__name__)
+
+
+def execute_report(
+    conn: psycopg.Connection[Any],
+    params: ReportParameters,
+    limits: RunLimits | None = None,
+) -> uuid.UUID:
+    """Run one report for validated ``params`` and return its run id."""
+    limits = limits or RunLimits()
+    require_idle(conn)
+    run_id = uuid.uuid4()
+    lock_key = run_lock_key(run_id)
+    conninfo = conninfo_of(conn)
+    session: RunSession | None = None
+    header_written = committing = False
+    try:
+        with storage_required(), timeouts_explained(limits), conn.transaction():
+            apply_limits(conn, limits)
+            # Recovery shares the header's transaction (fewer round trips): a failure in
+            # either leaves nothing written, as when they committed apart.
+            mark_stale_runs_failed(conn)
+            generated_at, session = _lock_and_start_session(conn, conninfo, lock_key)
+            _insert_header(conn, run_id, params, generated_at)
+        header_written = True
+        with timeouts_explained(limits), conn.transaction():
+            # The bounds and the facts statement's settings in one round trip.
+            apply_local_settings(conn, {**limit_settings(limits), **facts_statement_settings(conn)})
+            fact_count = write_facts(conn, run_id, params, generated_at)
+            finished = conn.execute(
+                "update dyno_crm.report_run set status = 'SUCCEEDED', fact_count = %s"
+                " where run_id = %s and status = 'IN_PROGRESS'",
+                (fact_count, run_id),
+            )
+            if finished.rowcount != 1:
+                raise ReportRunError(
+                    f"run {run_id} is no longer IN_PROGRESS (recovered as stale while it ran)"
+                )
+            # Nothing but the COMMIT is left: an error from here on may hide a success.
+            committing = True
+    except BaseException as error:
+        if session is None or not header_written:
+            raise
+        status = settle_failed_run(conn, session, run_id, error)
+        if status == "SUCCEEDED":
+            logger.warning(
+                "run %s: the connection died while committing, but the commit had reached"
+                " the server: the run SUCCEEDED",
+                run_id,
+            )
+            return run_id
+        if status is None and committing:
+            raise ReportOutcomeUnknownError(run_id, error) from error
+        raise
+    finally:
+        # A session lock outlives a rolled-back transaction: always give it back.
+        release_run_lock(conn, lock_key)
+    return run_id
+
+
+def _lock_and_start_session(
+    conn: psycopg.Connection[Any], conninfo: dict[str, Any], lock_key: int
+) -> tuple[datetime, RunSession]:
+    """Take the run's lock (waiting at most ``lock_timeout``); return the run's start time
+    (the transaction's) and what identifies this backend. One round trip for both."""
+    row = conn.execute(
+        "select pg_advisory_lock(%s, %s), now(), pg_backend_pid(),"
+        " (select backend_start from pg_stat_activity where pid = pg_backend_pid())",
+        (LOCK_NAMESPACE, lock_key),
+    ).fetchone()
+    assert row is not None
+    return row[1], RunSession(conninfo=conninfo, backend_pid=row[2], backend_start=row[3])
+
+
+def _insert_header(
+    conn: psycopg.Connection[Any],
+    run_id: uuid.UUID,
+    params: ReportParameters,
+    generated_at: datetime,
+) -> None:
+    conn.execute(
+        "insert into dyno_crm.report_run"
+        " (run_id, tenant_id, report_type, generated_at, period_start, period_end,"
+        " input_params, status)"
+        " values (%s, %s, %s, %s, %s, %s, %s, 'IN_PROGRESS')",
+        (
+            run_id,
+            params.tenant_id,
+            params.report_type,
+            generated_at,
+            params.period_start,
+            params.period_end,
+            Jsonb(params.input_params(generated_at)),
+        ),
+    )

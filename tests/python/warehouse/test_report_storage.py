@@ -1,0 +1,97 @@
+"""Report storage: the seeds' tables, with NULL dimensions unique as if NULLs were equal."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from orchestration.warehouse.storage import ensure_report_storage
+
+Conn = psycopg.Connection[Any]
+
+WIN_LOSS_FACT = (
+    "insert into dyno_crm.report_deal_win_loss_fact (run_id, tenant_id, pipeline_id, source,"
+    " deals_closed_won_count, deals_closed_lost_count, total_amount_won, total_amount_lost)"
+    " values (%s, %s, %s, %s, 0, 0, 0, 0)"
+)
+AGING_FACT = (
+    "insert into dyno_crm.report_deal_aging_fact (run_id, tenant_id, pipeline_id, stage_id,"
+    " threshold_days, at_risk_deal_count, at_risk_amount, avg_days_in_stage, total_deal_count,"
+    " total_amount) values (%s, %s, %s, %s, 1, 0, 0, 0, 0, 0)"
+)
+
+
+def new_run(conn: Conn, report_type: str) -> tuple[uuid.UUID, uuid.UUID]:
+    run_id, tenant = uuid.uuid4(), uuid.uuid4()
+    conn.execute(
+        "insert into dyno_crm.report_run (run_id, tenant_id, report_type) values (%s, %s, %s)",
+        (run_id, tenant, report_type),
+    )
+    return run_id, tenant
+
+
+def test_rows_with_null_dimensions_are_stored_and_kept_unique(conn: Conn) -> None:
+    run_id, tenant = new_run(conn, "deal_win_loss")
+    conn.execute(WIN_LOSS_FACT, (run_id, tenant, None, None))
+    conn.execute(WIN_LOSS_FACT, (run_id, tenant, uuid.uuid4(), None))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(WIN_LOSS_FACT, (run_id, tenant, None, None))
+    conn.rollback()
+
+    run_id, tenant = new_run(conn, "deal_aging")
+    stage = uuid.uuid4()
+    conn.execute(AGING_FACT, (run_id, tenant, None, stage))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(AGING_FACT, (run_id, tenant, None, stage))
+    conn.rollback()
+
+
+def test_facts_need_their_run_and_go_with_it(conn: Conn) -> None:
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        conn.execute(WIN_LOSS_FACT, (uuid.uuid4(), uuid.uuid4(), None, None))
+    conn.rollback()
+    run_id, tenant = new_run(conn, "deal_win_loss")
+    conn.execute(WIN_LOSS_FACT, (run_id, tenant, None, None))
+    conn.execute("delete from dyno_crm.report_run where run_id = %s", (run_id,))
+    row = conn.execute(
+        "select count(*) from dyno_crm.report_deal_win_loss_fact where run_id = %s", (run_id,)
+    ).fetchone()
+    assert row == (0,)
+    conn.rollback()
+
+
+def test_storage_setup_is_idempotent(conn: Conn) -> None:
+    ensure_report_storage(conn)
+    ensure_report_storage(conn)
+    indexes = {
+        row[0]
+        for row in conn.execute(
+            "select indexname from pg_indexes where schemaname = 'dyno_crm'"
+        ).fetchall()
+    }
+    conn.rollback()
+    assert {
+        "ix_report_run_tenant_type",
+        "ix_report_run_dagster_run",
+        "ix_rdw1_tenant_pipeline",
+        "ix_rdw1_principal",
+        "ix_rdfa_tenant_pipeline",
+        "ix_rdfa_principal",
+        "uq_rdw1_dimensions",
+        "uq_rdfa_dimensions",
+    } <= indexes
+
+
+def test_storage_from_before_the_dagster_run_index_gets_it(conn: Conn) -> None:
+    conn.execute("drop index dyno_crm.ix_report_run_dagster_run")
+    conn.commit()
+    ensure_report_storage(conn)
+    row = conn.execute(
+        "select indexdef from pg_indexes where indexname = 'ix_report_run_dagster_run'"
+    ).fetchone()
+    conn.rollback()
+    assert row is not None
+    assert "WHERE (dagster_run_id IS NOT NULL)" in row[0]
