@@ -6,16 +6,20 @@ handed to what needs it; a change takes effect when the code location is reloade
 
 from __future__ import annotations
 
+import os
 import tomllib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orchestration.reports.parameters import ReportInputError, parse_threshold, require_uuid
 
 SETTINGS_FILE = Path(__file__).resolve().parent / "refresh.toml"
+# Names another refresh.toml to use instead (production deployments).
+SETTINGS_ENV: Final = "DYNO_REFRESH_TOML"
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,24 @@ def parse_refresh_settings(document: dict[str, Any]) -> RefreshSettings:
     )
 
 
-def load_refresh_settings(path: Path = SETTINGS_FILE) -> RefreshSettings:
-    with path.open("rb") as handle:
-        return parse_refresh_settings(tomllib.load(handle))
+def settings_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The refresh.toml in effect: ``$DYNO_REFRESH_TOML`` when set, else the project's own.
+
+    A deployment keeps its own schedule and thresholds outside the code this way.
+    """
+    configured = (os.environ if environ is None else environ).get(SETTINGS_ENV, "")
+    return Path(configured) if configured else SETTINGS_FILE
+
+
+def load_refresh_settings(path: Path | None = None) -> RefreshSettings:
+    """The settings of ``path`` (default: ``settings_path()``), validated."""
+    chosen = settings_path() if path is None else path
+    where = str(chosen) if chosen == SETTINGS_FILE else f"{SETTINGS_ENV}={chosen}"
+    try:
+        with chosen.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as error:
+        raise RefreshSettingsError(f"{where}: cannot be read ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RefreshSettingsError(f"{where}: is not valid TOML ({error})") from None
+    return parse_refresh_settings(document)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,9 @@ import pytest
 from orchestration.db import connect
 from orchestration.refresh.calendar import standard_periods
 from orchestration.refresh.config import (
+    SETTINGS_ENV,
+    SETTINGS_FILE,
+    AgingThresholds,
     RefreshSettingsError,
     load_refresh_settings,
     parse_refresh_settings,
@@ -101,6 +105,32 @@ def test_refresh_settings_load_and_apply_per_tenant_overrides() -> None:
 def test_bad_refresh_settings_name_the_key(document: dict[str, Any], key: str) -> None:
     with pytest.raises(RefreshSettingsError, match=f"^{key}"):
         parse_refresh_settings(document)
+
+
+def test_dyno_refresh_toml_names_the_settings_file_a_deployment_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "refresh.toml"
+    own.write_text(
+        '[refresh]\ncron = "*/5 * * * *"\ntimezone = "Europe/Berlin"\n[aging]\nthreshold_days = 7\n'
+    )
+    monkeypatch.setenv(SETTINGS_ENV, str(own))
+    settings = load_refresh_settings()
+    assert (settings.cron, settings.timezone) == ("*/5 * * * *", "Europe/Berlin")
+    assert settings.aging_default == AgingThresholds(threshold_days=7, cycle_threshold_days=None)
+
+    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "missing.toml"))
+    with pytest.raises(
+        RefreshSettingsError, match=f"^{SETTINGS_ENV}=.*missing.toml: cannot be read"
+    ):
+        load_refresh_settings()
+    own.write_text("[refresh\n")
+    monkeypatch.setenv(SETTINGS_ENV, str(own))
+    with pytest.raises(RefreshSettingsError, match="is not valid TOML"):
+        load_refresh_settings()
+
+    monkeypatch.setenv(SETTINGS_ENV, "")  # set but empty: the project's own file
+    assert load_refresh_settings() == load_refresh_settings(SETTINGS_FILE)
 
 
 def test_tenants_are_discovered_from_the_data_including_new_ones(
