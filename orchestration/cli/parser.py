@@ -12,7 +12,11 @@ from typing import Any, Final, NoReturn
 
 from orchestration.cli.backfill import add_backfill_arguments
 from orchestration.reports import ReportInputError
-from orchestration.reports.parameter_text import DATETIME_FORMS, parse_datetime_text
+from orchestration.reports.parameter_text import (
+    DATETIME_FORMS,
+    parse_datetime_text,
+    parse_whole_number_text,
+)
 from orchestration.reports.parameters import (
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_STATEMENT_TIMEOUT_MS,
@@ -75,28 +79,22 @@ def _datetime(field: str) -> Callable[[str], Any]:
 
 def _days(field: str) -> Callable[[str], Any]:
     return _checked(
-        field, lambda text: parse_threshold(field, _whole_number(field, text), required=True)
+        field,
+        lambda text: parse_threshold(field, parse_whole_number_text(field, text), required=True),
     )
-
-
-def _whole_number(field: str, text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ReportInputError(field, f"must be a whole number, not {text!r}") from None
 
 
 def _milliseconds(field: str, default: int) -> Callable[[str], Any]:
     return _checked(
-        field, lambda text: parse_timeout_ms(field, _whole_number(field, text), default)
+        field, lambda text: parse_timeout_ms(field, parse_whole_number_text(field, text), default)
     )
 
 
 def _limit(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        value = parse_whole_number_text("limit", text)
+    except ReportInputError as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
     if not 1 <= value <= MAX_LIMIT:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}, not {value}")
     return value

@@ -14,6 +14,8 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.dbt_project import dbt_project
+from orchestration.defs.resources import PostgresResource
+from orchestration.warehouse.build_lock import build_lock
 
 # Source tests (keys, accepted stage states, one current stage per deal) become checks on
 # the source assets too, so a broken warehouse load is visible where it enters.
@@ -30,9 +32,13 @@ dbt_translator = DagsterDbtTranslator(
     project=dbt_project,
     dagster_dbt_translator=dbt_translator,
 )
-def dyno_crm_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dyno_crm_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+) -> Iterator[Any]:
     """`dbt build` of the selected models: each model, then its tests."""
-    yield from dbt.cli(["build"], context=context).stream()
+    # The same build lock as `dyno-reports build`: one build at a time, whoever starts it.
+    with postgres.connect() as conn, build_lock(conn, context.log.warning):
+        yield from dbt.cli(["build"], context=context).stream()
 
 
 def dbt_asset_key(model_name: str) -> dg.AssetKey:

@@ -76,7 +76,7 @@ def run_once(
     """Run the report, unless an earlier attempt of this Dagster step already stored it."""
     stored = succeeded_in_dagster_run(conn, context.run.run_id, params)
     if stored is not None:
-        result = load_result(conn, stored)
+        result = load_result(conn, stored, limits or RunLimits())
         if result is not None:
             context.log.info(f"report run {stored} is already stored by this Dagster run")
             return result

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from orchestration.reports.run_bounds import storage_required
 from orchestration.reports.run_lock import LOCK_NAMESPACE, lock_key_sql
 
 # Each fact table and the report type its rows belong to.
@@ -64,7 +65,7 @@ class AuditResult:
 
 def audit_report_runs(conn: psycopg.Connection[Any]) -> AuditResult:
     """Check every stored run and fact row; see the module's docstring for the checks."""
-    with conn.transaction():
+    with storage_required(), conn.transaction():
         # One snapshot for every count, so that runs finishing meanwhile cannot make the
         # checks disagree with each other.
         conn.execute("set transaction isolation level repeatable read, read only")

@@ -6,16 +6,27 @@ Only the conversion from text lives here; every rule about the values themselves
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from orchestration.reports.parameters import ReportInputError, parse_aware_datetime
 
 DATETIME_FORMS = "YYYY-MM-DD (midnight UTC) or an ISO 8601 time with an offset"
 _SHOWN_CHARS = 40
+# ASCII digits only: int() would also take "1_4" (as 14) and other scripts' digits ("٣").
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def _shown(text: str) -> str:
     return repr(text) if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]!r}..."
+
+
+def parse_whole_number_text(field: str, text: str) -> int:
+    """A whole number written in ASCII digits (a leading minus allowed, for its range check)."""
+    stripped = text.strip(" \t")
+    if not _WHOLE_NUMBER.fullmatch(stripped):
+        raise ReportInputError(field, f"must be a whole number in digits 0-9, not {_shown(text)}")
+    return int(stripped)
 
 
 def parse_datetime_text(field: str, text: str | None) -> datetime | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Literal
 
 PrincipalType = Literal["USER", "GROUP"]
@@ -51,6 +51,9 @@ def parse_uuid(field: str, value: object, *, required: bool = False) -> uuid.UUI
         return value
     if not isinstance(value, str):
         raise ReportInputError(field, f"must be a UUID, not {type(value).__name__}")
+    # uuid.UUID reads its hex with int(), which also takes "_" and other scripts' digits.
+    if not value.isascii() or "_" in value:
+        raise ReportInputError(field, f"is not a valid UUID: {_shown(value)}")
     try:
         return uuid.UUID(value.strip())
     except ValueError:
@@ -75,6 +78,14 @@ def parse_aware_datetime(field: str, value: object, *, required: bool = False) -
         )
     if value.tzinfo is None or value.utcoffset() is None:
         raise ReportInputError(field, "must be timezone-aware (got a naive datetime)")
+    # The column would store a later or earlier instant, but Python could not read it back
+    # (years 1 to 9999 only): the run's own header would then break `show` and `runs`.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ReportInputError(
+            field, f"{value.isoformat()} is outside the years 1 to 9999 in UTC"
+        ) from None
     return value
 
 
@@ -122,6 +133,14 @@ def parse_source(value: object) -> str | None:
         raise ReportInputError("source", f"must be a string, not {type(value).__name__}")
     if "\x00" in value:
         raise ReportInputError("source", "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate: what Python makes of bytes that are not UTF-8 (a shell argument
+        # in another encoding); the database would refuse it.
+        raise ReportInputError(
+            "source", f"must be valid UTF-8 text (it holds a lone surrogate): {_shown(value)}"
+        ) from None
     if len(value) > SOURCE_MAX_LENGTH:
         raise ReportInputError(
             "source",

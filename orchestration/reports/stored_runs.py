@@ -9,6 +9,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from orchestration.reports.parameters import RunLimits
+from orchestration.reports.run_bounds import apply_limits, storage_required
 from orchestration.settings import MODELS_SCHEMA
 
 Row = dict[str, Any]
@@ -81,18 +83,28 @@ def recent_runs(
     conn: psycopg.Connection[Any], *, tenant_id: uuid.UUID | None = None, limit: int = 20
 ) -> list[Row]:
     """The newest ``limit`` run headers (of one tenant if given), with their fact counts."""
-    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+    with storage_required(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(_RECENT_RUNS, {"tenant_id": tenant_id, "limit": limit}).fetchall()
 
 
-def run_header(conn: psycopg.Connection[Any], run_id: uuid.UUID) -> Row | None:
-    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+def run_header(
+    conn: psycopg.Connection[Any], run_id: uuid.UUID, limits: RunLimits | None = None
+) -> Row | None:
+    """The run's ``report_run`` row; within ``limits`` when given (else the session's)."""
+    with storage_required(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        if limits is not None:
+            apply_limits(conn, limits)
         return cur.execute(
             "select * from dyno_crm.report_run where run_id = %s", (run_id,)
         ).fetchone()
 
 
-def run_facts(conn: psycopg.Connection[Any], report_type: str, run_id: uuid.UUID) -> list[Row]:
+def run_facts(
+    conn: psycopg.Connection[Any],
+    report_type: str,
+    run_id: uuid.UUID,
+    limits: RunLimits | None = None,
+) -> list[Row]:
     """The run's fact rows, each with ``pipeline_name`` and ``stage_name`` where known."""
     query = sql.SQL(_FACTS).format(
         facts=sql.Identifier("dyno_crm", FACT_TABLES[report_type]),
@@ -100,4 +112,6 @@ def run_facts(conn: psycopg.Connection[Any], report_type: str, run_id: uuid.UUID
         stages=sql.Identifier(MODELS_SCHEMA, "stg_dyno_crm__pipeline_stages"),
     )
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        if limits is not None:
+            apply_limits(conn, limits)
         return cur.execute(query, {"run_id": run_id}).fetchall()

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from orchestration.db import connect
+from orchestration.warehouse.build_lock import build_lock
 from orchestration.warehouse.dbt_cli import run_dbt
 from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
 
@@ -61,11 +62,11 @@ def build_reports_database(
     contract (``ensure_source_tables``), so that the project builds and the reports run,
     empty, until data is loaded and the models are rebuilt. Returns dbt's output.
     """
-    with connect(environ) as conn:
+    with connect(environ) as conn, build_lock(conn, logger.warning):
         if ensure_source_tables(conn):
             logger.warning(
                 "no CRM source tables in schema %s: created empty ones from the contract",
                 SOURCE_SCHEMA,
             )
         ensure_report_storage(conn)
-    return run_dbt(["build", *dbt_args], environ=environ)
+        return run_dbt(["build", *dbt_args], environ=environ)

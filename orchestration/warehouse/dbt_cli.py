@@ -30,6 +30,8 @@ def dbt_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     base.update(pg_environment(environ))
     base["DBT_PROFILES_DIR"] = str(ensure_dbt_profile())
     base.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # dbt's output is captured (messages, logs): colour codes would only be noise in them.
+    base.setdefault("DBT_USE_COLORS", "false")
     return base
 
 

@@ -1,13 +1,19 @@
 """The project's own tables: report storage and its migrations, and (demo and tests only)
 the CRM sources.
 
-Migrations check first rather than ``add column if not exists``: ALTER TABLE and CREATE
-INDEX take strong locks even when they do nothing, and would queue behind (and block)
-running reports.
+Storage that is current is only looked at, never touched: ``CREATE INDEX IF NOT EXISTS``,
+``ALTER TABLE`` and the like take strong locks even when they do nothing, which would queue
+in front of running reports and, taken table after table, deadlock with them (a report
+holds the header, then the facts, then the header). Only missing storage gets DDL, which
+waits at most ``STORAGE_LOCK_TIMEOUT_MS`` per attempt and is retried with backoff, so a
+long report delays a build, never the reverse.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,7 +21,19 @@ import psycopg
 
 from orchestration.sql_files import read_sql
 
+logger = logging.getLogger(__name__)
+
 WAREHOUSE_SQL_DIR: Final = Path(__file__).resolve().parent / "sql"
+# How long one attempt at storage DDL may wait for a lock, and for how long it is retried.
+STORAGE_LOCK_TIMEOUT_MS: Final = 2_000
+STORAGE_RETRY_S: Final = 600.0
+_FIRST_PAUSE_S: Final = 0.2
+_LONGEST_PAUSE_S: Final = 10.0
+_STORAGE_SCHEMA: Final = "dyno_crm"
+# The tables and indexes report_storage.sql creates (an index lives in its table's schema).
+_CREATED: Final = re.compile(r"create\s+(?:table|index)\s+if\s+not\s+exists\s+([\w.]+)", re.I)
+_MIGRATED_COLUMNS: Final = ("dagster_run_id", "fact_count")
+_MIGRATED_INDEXES: Final = ("dyno_crm.ix_report_run_dagster_run",)
 
 
 def warehouse_sql(name: str) -> str:
@@ -23,12 +41,58 @@ def warehouse_sql(name: str) -> str:
     return read_sql(WAREHOUSE_SQL_DIR, name)
 
 
-def ensure_report_storage(conn: psycopg.Connection[Any]) -> None:
-    """Create ``report_run`` and the fact tables if missing (idempotent, one transaction)."""
+def missing_storage(conn: psycopg.Connection[Any]) -> list[str]:
+    """What of the report storage this database lacks, read from the catalogue only (no lock
+    on the tables): tables, indexes and migrated columns, by name."""
+    names = [
+        name if "." in name else f"{_STORAGE_SCHEMA}.{name}"
+        for name in _CREATED.findall(warehouse_sql("report_storage.sql"))
+    ]
     with conn.transaction():
-        conn.execute(warehouse_sql("report_storage.sql"))
-        ensure_dagster_run_column(conn)
-        ensure_fact_count_column(conn)
+        rows = conn.execute(
+            "select name from unnest(%s::text[]) with ordinality as wanted (name, position)"
+            " where to_regclass(name) is null order by position",
+            ([*names, *_MIGRATED_INDEXES],),
+        ).fetchall()
+        missing = [str(row[0]) for row in rows]
+        for column in _MIGRATED_COLUMNS:
+            if not _report_run_has_column(conn, column):
+                missing.append(f"{_STORAGE_SCHEMA}.report_run.{column}")
+    return missing
+
+
+def ensure_report_storage(conn: psycopg.Connection[Any]) -> None:
+    """Create ``report_run``, the fact tables and their migrations where missing.
+
+    Idempotent. Current storage is left untouched (no DDL, no lock on the tables); missing
+    storage is created in one transaction, retried while it cannot get its locks in time.
+    """
+    missing = missing_storage(conn)
+    if not missing:
+        return
+    logger.info("report storage: creating %s", ", ".join(missing))
+    deadline = time.monotonic() + STORAGE_RETRY_S
+    pause = _FIRST_PAUSE_S
+    while True:
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "select set_config('lock_timeout', %s, true)", (str(STORAGE_LOCK_TIMEOUT_MS),)
+                )
+                conn.execute(warehouse_sql("report_storage.sql"))
+                ensure_dagster_run_column(conn)
+                ensure_fact_count_column(conn)
+            return
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning(
+                "report storage: %s; trying again in %.1f s",
+                error.diag.message_primary,
+                pause,
+            )
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE_S)
 
 
 def create_source_tables(conn: psycopg.Connection[Any]) -> None:

@@ -16,7 +16,7 @@ from orchestration.db import connect
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 
 import scenarios
-from conftest import Env, point_pg_at
+from conftest import Env, create_database, drop_database, point_pg_at
 from report_rows import facts, run_count
 
 WL = str(scenarios.WL_TENANT)
@@ -214,6 +214,21 @@ BAD_ARGUMENTS = [
     (["runs", "--tenant", "x"], "--tenant: is not a valid UUID"),
     (["show", "42"], "RUN_ID: is not a valid UUID"),
     (["reports"], "invalid choice: 'reports'"),
+    # Times the column could store but Python could not read back (issue 16).
+    ([*WIN_LOSS[:-1], "9999-12-31T23:00:00-14:00"], "--to: 9999-12-31T23:00:00-14:00 is outside"),
+    ([*WIN_LOSS[:-3], "0001-01-01T00:00:00+01:00", *WIN_LOSS[-2:]], "--from: 0001-01-01T00"),
+    ([*AGING, "--to", "9999-12-31T23:59:59-00:01"], "--to: 9999-12-31T23:59:59-00:01 is outside"),
+    # A shell argument that is not UTF-8 reaches Python as lone surrogates.
+    ([*WIN_LOSS, "--source", "caf\udce9"], "--source: must be valid UTF-8 text"),
+    ([*WIN_LOSS, "--source", "\ud800"], "--source: must be valid UTF-8 text"),
+    # Digits 0-9 only: int() would read "1_4" as 14 and an Arabic-Indic three as 3.
+    (["aging", "--tenant", AG, "--threshold-days", "1_4"], "--threshold-days: must be a whole"),
+    (["aging", "--tenant", AG, "--threshold-days", "\u0663"], "--threshold-days: must be a whole"),
+    ([*AGING, "--cycle-threshold-days", "\uff19\uff10"], "--cycle-threshold-days: must be a"),
+    ([*AGING, "--lock-timeout-ms", "1_000"], "--lock-timeout-ms: must be a whole number in"),
+    (["runs", "--limit", "1_0"], "--limit: must be a whole number in digits"),
+    (["runs", "--tenant", "0" * 8 + "_" + "0" * 23], "--tenant: is not a valid UUID"),
+    (["runs", "--tenant", "\u0660" * 32], "--tenant: is not a valid UUID"),
 ]
 
 
@@ -265,6 +280,27 @@ def test_a_database_without_the_models_is_one_line_exit_1(
     with connect(empty_database) as conn:
         statuses = conn.execute("select distinct status from dyno_crm.report_run").fetchall()
     assert statuses == [("FAILED",)]
+
+
+@pytest.mark.parametrize(
+    "argv", [["runs"], ["runs", "--check"], ["runs", "--recover"], ["show", WL]]
+)
+def test_before_any_build_reading_runs_says_to_build_first(
+    server_env: Env,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+) -> None:
+    env = create_database(server_env, "dyno_test_unbuilt")
+    try:
+        point_pg_at(monkeypatch, env)
+        code, out, err = run_cli(argv, capsys)
+    finally:
+        drop_database(server_env, env)
+    assert (code, out) == (1, "")
+    assert err.startswith("dyno-reports: the report storage tables are missing")
+    assert err.rstrip().endswith("run `dyno-reports build` first")
+    assert err.count("\n") == 1
 
 
 def test_build_runs_dbt_on_the_pg_database(pg_env: Env, capsys: pytest.CaptureFixture[str]) -> None:

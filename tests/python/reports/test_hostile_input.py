@@ -4,6 +4,7 @@ written, or (the free-text source) taken as plain data that matches nothing."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -95,6 +96,36 @@ def test_hostile_sources_are_refused_or_are_plain_data(conn: Conn) -> None:
     deals, entries, pipelines, stages, runs = crm_and_report_counts(conn)
     assert (deals, entries, pipelines, stages) == before[:4]
     assert runs == before[4] + accepted
+
+
+@pytest.mark.parametrize("text", ["caf\udce9", "\ud800", "a\udfffb"])
+def test_a_source_that_is_not_utf8_text_is_refused_naming_it(conn: Conn, text: str) -> None:
+    refused(conn, run_deal_win_loss_report, {**WIN_LOSS, "source": text}, "source")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # Each is a valid aware datetime whose UTC instant is outside the years 1 to 9999,
+        # which PostgreSQL would store and Python could never read back.
+        ("period_end", datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))),
+        ("period_start", datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))),
+    ],
+)
+def test_a_time_outside_the_readable_years_is_refused_naming_it(
+    conn: Conn, field: str, value: datetime
+) -> None:
+    params = {**WIN_LOSS, field: value}
+    if field == "period_end":
+        refused(conn, run_deal_aging_report, {**AGING, "period_end": value}, field)
+    else:
+        params["period_end"] = datetime(2025, 1, 1, tzinfo=UTC)
+    refused(conn, run_deal_win_loss_report, params, field)
+
+
+@pytest.mark.parametrize("value", ["0" * 8 + "_" + "0" * 23, "\u0661" * 32, "\uff11" * 32])
+def test_ids_in_other_digits_or_with_underscores_are_refused(conn: Conn, value: str) -> None:
+    refused(conn, run_deal_win_loss_report, {**WIN_LOSS, "tenant_id": value}, "tenant_id")
 
 
 @pytest.mark.parametrize("field", ["lock_timeout_ms", "statement_timeout_ms"])

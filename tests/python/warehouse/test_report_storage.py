@@ -8,7 +8,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from orchestration.warehouse.storage import ensure_report_storage
+from orchestration.db import connect
+from orchestration.warehouse.storage import ensure_report_storage, missing_storage
+
+from conftest import Env, create_database, drop_database
 
 Conn = psycopg.Connection[Any]
 
@@ -95,3 +98,34 @@ def test_storage_from_before_the_dagster_run_index_gets_it(conn: Conn) -> None:
     conn.rollback()
     assert row is not None
     assert "WHERE (dagster_run_id IS NOT NULL)" in row[0]
+
+
+def test_current_storage_is_only_looked_at_never_locked(built_env: Env) -> None:
+    """A build of current storage takes no lock on it: not even behind a holder of ACCESS
+    EXCLUSIVE does it wait (this session may wait 100 ms for any lock)."""
+    with connect(built_env) as holder, connect(built_env) as building:
+        holder.execute("lock table dyno_crm.report_run in access exclusive mode")
+        holder.execute("lock table dyno_crm.report_deal_win_loss_fact in access exclusive mode")
+        building.execute("set lock_timeout = 100")
+        building.commit()
+        assert missing_storage(building) == []
+        ensure_report_storage(building)  # returns: nothing to create, nothing locked
+        holder.rollback()
+
+
+def test_missing_storage_is_named_and_created(server_env: Env) -> None:
+    env = create_database(server_env, "dyno_test_storage")
+    try:
+        with connect(env) as conn:
+            missing = missing_storage(conn)
+            assert "dyno_crm.report_run" in missing
+            assert "dyno_crm.report_run.fact_count" in missing
+            ensure_report_storage(conn)
+            assert missing_storage(conn) == []
+            with conn.transaction():
+                conn.execute("drop index dyno_crm.ix_rdfa_principal")
+            assert missing_storage(conn) == ["dyno_crm.ix_rdfa_principal"]
+            ensure_report_storage(conn)
+            assert missing_storage(conn) == []
+    finally:
+        drop_database(server_env, env)
