@@ -73,7 +73,7 @@ def _run_command(args: argparse.Namespace) -> int:
         params = report_parameters(args)
         limits = RunLimits.validate(args.lock_timeout_ms, args.statement_timeout_ms)
         with connect() as conn:
-            _print_result(run_report(conn, params, limits), args.json)
+            _print_result(run_report(conn, params, limits, args.request_id), args.json)
     elif args.command == "runs":
         return _runs_command(args)
     elif args.command == "show":

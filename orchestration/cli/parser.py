@@ -46,6 +46,7 @@ OPTION_FOR_FIELD: Final = {
     "cycle_threshold_days": "--cycle-threshold-days",
     "lock_timeout_ms": "--lock-timeout-ms",
     "statement_timeout_ms": "--statement-timeout-ms",
+    "request_id": "--request-id",
 }
 
 
@@ -124,6 +125,12 @@ def _add_filters(parser: argparse.ArgumentParser, *, source: bool) -> None:
         "--statement-timeout-ms",
         type=_milliseconds("statement_timeout_ms", DEFAULT_STATEMENT_TIMEOUT_MS),
         help=f"longest statement (default {DEFAULT_STATEMENT_TIMEOUT_MS})",
+    )
+    parser.add_argument(
+        "--request-id",
+        type=_uuid("request_id"),
+        help="your UUID for this request: run again with it, and the run that succeeded is"
+        " printed instead of run twice",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 

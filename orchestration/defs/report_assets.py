@@ -1,5 +1,6 @@
 """The two report assets: one stored run per materialisation, for the configured tenant."""
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -19,6 +20,8 @@ from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.reports.results import ReportResult, load_result, run_report
 
 REPORTS_GROUP: Final = "reports"
+# Names the request ids of Dagster steps (uuid5), apart from any the callers choose.
+REQUEST_NAMESPACE: Final = uuid.UUID("5d0c8f4e-2b7a-4d3e-9a61-7f3c2e8b1d40")
 PREVIEW_ROWS: Final = 50
 
 # Only a lost connection is retried: a step-level RetryPolicy would also retry bad config
@@ -67,11 +70,20 @@ def run_step(
     return dg.MaterializeResult(metadata=report_metadata(result))
 
 
+def step_request_id(context: AssetExecutionContext, label: str = "") -> uuid.UUID:
+    """The report request of this Dagster run, asset, partition and report (``label``): the
+    same for every attempt of the step, so a retry never stores the report twice."""
+    partition = context.partition_key if context.has_partition_key else ""
+    parts = [context.run.run_id, context.asset_key.to_user_string(), str(partition), label]
+    return uuid.uuid5(REQUEST_NAMESPACE, "/".join(parts))
+
+
 def run_once(
     context: AssetExecutionContext,
     conn: psycopg.Connection[Any],
     params: ReportParameters,
     limits: RunLimits | None = None,
+    label: str = "",
 ) -> ReportResult:
     """Run the report, unless an earlier attempt of this Dagster step already stored it."""
     stored = succeeded_in_dagster_run(conn, context.run.run_id, params)
@@ -80,7 +92,7 @@ def run_once(
         if result is not None:
             context.log.info(f"report run {stored} is already stored by this Dagster run")
             return result
-    return run_report(conn, params, limits)
+    return run_report(conn, params, limits, step_request_id(context, label))
 
 
 def report_metadata(result: ReportResult) -> dict[str, dg.MetadataValue]:

@@ -104,7 +104,7 @@ def run_tenant_reports(
     with report_session(context, postgres) as conn:
         for tenant in tenants:
             for label, params in reports_of(tenant, refreshed_at):
-                result = run_once(context, conn, params)
+                result = run_once(context, conn, params, label=f"{tenant}/{label}")
                 context.log.info(
                     f"{tenant} {label}: report run {result.run_id}, {len(result.facts)} fact rows"
                 )

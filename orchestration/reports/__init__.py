@@ -21,14 +21,17 @@ from orchestration.reports.parameters import (
     ReportInputError,
     RunLimits,
     WinLossParameters,
+    parse_uuid,
 )
 from orchestration.reports.recovery import StaleRun, recover_stale_run_details, recover_stale_runs
+from orchestration.reports.requests import RequestInProgressError
 
 __all__ = [
     "AgingParameters",
     "ReportInputError",
     "ReportOutcomeUnknownError",
     "ReportRunError",
+    "RequestInProgressError",
     "RunLimits",
     "StaleRun",
     "WinLossParameters",
@@ -54,6 +57,7 @@ def run_deal_win_loss_report(
     *,
     lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
+    request_id: UuidLike | None = None,
 ) -> uuid.UUID:
     """Deal Win/Loss Analysis for one tenant over ``[period_start, period_end)``.
 
@@ -64,6 +68,11 @@ def run_deal_win_loss_report(
     ``lock_timeout_ms`` (default 60 s) bounds every lock wait and ``statement_timeout_ms``
     (default 30 min) every statement of the run; reaching either ends the run ``FAILED``
     with the reason (``ReportRunError``).
+
+    ``request_id`` (a UUID of the caller's) makes the call exactly-once: a second call with
+    it returns the run that SUCCEEDED instead of storing another, runs again after a FAILED
+    one, refuses while one is IN_PROGRESS (``RequestInProgressError``) and refuses other
+    parameters (``ReportInputError``).
     """
     params = WinLossParameters.validate(
         tenant_id=tenant_id,
@@ -76,7 +85,7 @@ def run_deal_win_loss_report(
         stage_id=stage_id,
     )
     limits = RunLimits.validate(lock_timeout_ms, statement_timeout_ms)
-    return execute_report(conn, params, limits)
+    return execute_report(conn, params, limits, parse_uuid("request_id", request_id))
 
 
 def run_deal_aging_report(
@@ -93,13 +102,14 @@ def run_deal_aging_report(
     *,
     lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
+    request_id: UuidLike | None = None,
 ) -> uuid.UUID:
     """Deal Aging / At-Risk for one tenant, as of ``period_end`` (else the run's start).
 
     Open deals whose current stage was entered in the optional period; one fact row per
     (pipeline, current stage). A deal is at risk after more than ``threshold_days`` in its
     stage or, when given, more than ``cycle_threshold_days`` since it was created.
-    Timeouts as for ``run_deal_win_loss_report``.
+    Timeouts and ``request_id`` as for ``run_deal_win_loss_report``.
     """
     params = AgingParameters.validate(
         tenant_id=tenant_id,
@@ -113,4 +123,4 @@ def run_deal_aging_report(
         stage_id=stage_id,
     )
     limits = RunLimits.validate(lock_timeout_ms, statement_timeout_ms)
-    return execute_report(conn, params, limits)
+    return execute_report(conn, params, limits, parse_uuid("request_id", request_id))

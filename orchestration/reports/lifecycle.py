@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -41,6 +41,7 @@ from orchestration.reports.facts_statement import (
 )
 from orchestration.reports.parameters import ReportParameters, RunLimits
 from orchestration.reports.recovery import mark_stale_runs_failed
+from orchestration.reports.requests import is_request_conflict, stored_run_of_request
 from orchestration.reports.run_bounds import (
     apply_limits,
     limit_settings,
@@ -54,13 +55,39 @@ from orchestration.reports.settlement import RunSession, conninfo_of, settle_fai
 logger = logging.getLogger(__name__)
 
 
+# A concurrent first call of the same request can win the header insert this many times in
+# a row (each time it then failed) before this call gives up.
+_REQUEST_ATTEMPTS: Final = 3
+
+
 def execute_report(
     conn: psycopg.Connection[Any],
     params: ReportParameters,
     limits: RunLimits | None = None,
+    request_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Run one report for validated ``params`` and return its run id."""
+    """Run one report for validated ``params`` and return its run id.
+
+    With ``request_id``, a request that already SUCCEEDED returns its stored run instead
+    (``requests``).
+    """
     limits = limits or RunLimits()
+    for _ in range(_REQUEST_ATTEMPTS - 1):
+        try:
+            return _execute_once(conn, params, limits, request_id)
+        except psycopg.errors.UniqueViolation as error:
+            if not is_request_conflict(error):
+                raise
+            logger.info("request %s: a concurrent call stored it first; looking again", request_id)
+    return _execute_once(conn, params, limits, request_id)
+
+
+def _execute_once(
+    conn: psycopg.Connection[Any],
+    params: ReportParameters,
+    limits: RunLimits,
+    request_id: uuid.UUID | None,
+) -> uuid.UUID:
     require_idle(conn)
     run_id = uuid.uuid4()
     lock_key = run_lock_key(run_id)
@@ -73,8 +100,12 @@ def execute_report(
             # Recovery shares the header's transaction (fewer round trips): a failure in
             # either leaves nothing written, as when they committed apart.
             mark_stale_runs_failed(conn)
+            if request_id is not None:
+                stored = stored_run_of_request(conn, request_id, params)
+                if stored is not None:
+                    return stored
             generated_at, session = _lock_and_start_session(conn, conninfo, lock_key)
-            _insert_header(conn, run_id, params, generated_at)
+            _insert_header(conn, run_id, params, generated_at, request_id)
         header_written = True
         with timeouts_explained(limits), conn.transaction():
             # The bounds and the facts statement's settings in one round trip.
@@ -107,7 +138,8 @@ def execute_report(
         raise
     finally:
         # A session lock outlives a rolled-back transaction: always give it back.
-        release_run_lock(conn, lock_key)
+        if session is not None:
+            release_run_lock(conn, lock_key)
     return run_id
 
 
@@ -130,12 +162,13 @@ def _insert_header(
     run_id: uuid.UUID,
     params: ReportParameters,
     generated_at: datetime,
+    request_id: uuid.UUID | None,
 ) -> None:
     conn.execute(
         "insert into dyno_crm.report_run"
         " (run_id, tenant_id, report_type, generated_at, period_start, period_end,"
-        " input_params, status)"
-        " values (%s, %s, %s, %s, %s, %s, %s, 'IN_PROGRESS')",
+        " input_params, status, request_id)"
+        " values (%s, %s, %s, %s, %s, %s, %s, 'IN_PROGRESS', %s)",
         (
             run_id,
             params.tenant_id,
@@ -144,5 +177,6 @@ def _insert_header(
             params.period_start,
             params.period_end,
             Jsonb(params.input_params(generated_at)),
+            request_id,
         ),
     )

@@ -57,7 +57,10 @@ def load_result(
 
 
 def run_report(
-    conn: psycopg.Connection[Any], params: ReportParameters, limits: RunLimits | None = None
+    conn: psycopg.Connection[Any],
+    params: ReportParameters,
+    limits: RunLimits | None = None,
+    request_id: uuid.UUID | None = None,
 ) -> ReportResult:
     """Run the report ``params`` describe through the Python API; return the stored run.
 
@@ -68,7 +71,7 @@ def run_report(
     # ``params`` are validated already: go straight to the run, not through the public
     # functions that would unpack and validate them again.
     limits = limits or RunLimits()
-    run_id = execute_report(conn, params, limits)
+    run_id = execute_report(conn, params, limits, request_id)
     try:
         result = load_result(conn, run_id, limits)
     except psycopg.Error as error:

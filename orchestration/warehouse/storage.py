@@ -32,8 +32,8 @@ _LONGEST_PAUSE_S: Final = 10.0
 _STORAGE_SCHEMA: Final = "dyno_crm"
 # The tables and indexes report_storage.sql creates (an index lives in its table's schema).
 _CREATED: Final = re.compile(r"create\s+(?:table|index)\s+if\s+not\s+exists\s+([\w.]+)", re.I)
-_MIGRATED_COLUMNS: Final = ("dagster_run_id", "fact_count")
-_MIGRATED_INDEXES: Final = ("dyno_crm.ix_report_run_dagster_run",)
+_MIGRATED_COLUMNS: Final = ("dagster_run_id", "fact_count", "request_id")
+_MIGRATED_INDEXES: Final = ("dyno_crm.ix_report_run_dagster_run", "dyno_crm.ux_report_run_request")
 
 
 def warehouse_sql(name: str) -> str:
@@ -82,6 +82,7 @@ def ensure_report_storage(conn: psycopg.Connection[Any]) -> None:
                 conn.execute(warehouse_sql("report_storage.sql"))
                 ensure_dagster_run_column(conn)
                 ensure_fact_count_column(conn)
+                ensure_request_column(conn)
             return
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as error:
             if time.monotonic() + pause > deadline:
@@ -129,3 +130,14 @@ def ensure_dagster_run_column(conn: psycopg.Connection[Any]) -> None:
         ).fetchone()
         if indexed is None or indexed[0] is None:
             conn.execute(warehouse_sql("report_run_dagster_index.sql"))
+
+
+def ensure_request_column(conn: psycopg.Connection[Any]) -> None:
+    """Add ``report_run.request_id`` and its unique index if missing (idempotent, one
+    transaction); see ``orchestration.reports.requests``."""
+    with conn.transaction():
+        if not _report_run_has_column(conn, "request_id"):
+            conn.execute(warehouse_sql("report_run_request.sql"))
+        indexed = conn.execute("select to_regclass('dyno_crm.ux_report_run_request')").fetchone()
+        if indexed is None or indexed[0] is None:
+            conn.execute(warehouse_sql("report_run_request_index.sql"))

@@ -139,6 +139,24 @@ def test_timeouts_are_passed_to_the_run(pg_env: Env, capsys: pytest.CaptureFixtu
     assert json.loads(out)["run"]["status"] == "SUCCEEDED"
 
 
+def test_the_same_request_id_prints_the_stored_run_instead_of_running_again(
+    pg_env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = str(uuid.uuid4())
+    code, out, _ = run_cli([*WIN_LOSS, "--request-id", request, "--json"], capsys)
+    assert code == 0
+    first = json.loads(out)
+    before = report_run_count(pg_env)
+    code, out, _ = run_cli([*WIN_LOSS, "--request-id", request, "--json"], capsys)
+    assert code == 0
+    assert json.loads(out) == first
+    assert report_run_count(pg_env) == before
+    code, _, err = run_cli([*WIN_LOSS, "--source", "web", "--request-id", request], capsys)
+    assert code == 2
+    assert "argument --request-id: " in err
+    assert "another report or other parameters" in err
+
+
 def test_runs_lists_recent_runs_and_show_prints_one(
     pg_env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
