@@ -26,6 +26,7 @@ the same transaction.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime
 from typing import Any, Final
@@ -55,6 +56,10 @@ from orchestration.reports.settlement import RunSession, conninfo_of, settle_fai
 logger = logging.getLogger(__name__)
 
 
+# A deadlock or serialization failure of the facts transaction (another session took locks
+# against the documented order) rolls it back whole: it is run again, this often at most.
+FACTS_ATTEMPTS: Final = 3
+FACTS_RETRY_PAUSE_S: Final = 0.1
 # A concurrent first call of the same request can win the header insert this many times in
 # a row (each time it then failed) before this call gives up.
 _REQUEST_ATTEMPTS: Final = 3
@@ -107,21 +112,39 @@ def _execute_once(
             generated_at, session = _lock_and_start_session(conn, conninfo, lock_key)
             _insert_header(conn, run_id, params, generated_at, request_id)
         header_written = True
-        with timeouts_explained(limits), conn.transaction():
-            # The bounds and the facts statement's settings in one round trip.
-            apply_local_settings(conn, {**limit_settings(limits), **facts_statement_settings(conn)})
-            fact_count = write_facts(conn, run_id, params, generated_at)
-            finished = conn.execute(
-                "update dyno_crm.report_run set status = 'SUCCEEDED', fact_count = %s"
-                " where run_id = %s and status = 'IN_PROGRESS'",
-                (fact_count, run_id),
-            )
-            if finished.rowcount != 1:
-                raise ReportRunError(
-                    f"run {run_id} is no longer IN_PROGRESS (recovered as stale while it ran)"
+        for attempt in range(1, FACTS_ATTEMPTS + 1):
+            try:
+                with timeouts_explained(limits), conn.transaction():
+                    # The bounds and the facts statement's settings in one round trip.
+                    apply_local_settings(
+                        conn, {**limit_settings(limits), **facts_statement_settings(conn)}
+                    )
+                    fact_count = write_facts(conn, run_id, params, generated_at)
+                    finished = conn.execute(
+                        "update dyno_crm.report_run set status = 'SUCCEEDED', fact_count = %s"
+                        " where run_id = %s and status = 'IN_PROGRESS'",
+                        (fact_count, run_id),
+                    )
+                    if finished.rowcount != 1:
+                        raise ReportRunError(
+                            f"run {run_id} is no longer IN_PROGRESS"
+                            " (recovered as stale while it ran)"
+                        )
+                    # Nothing but the COMMIT is left: an error from here on may hide a success.
+                    committing = True
+                break
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as error:
+                # The facts transaction rolled back whole; the header and the run lock stand.
+                if attempt == FACTS_ATTEMPTS:
+                    raise
+                logger.warning(
+                    "run %s: %s; its facts transaction runs again (attempt %d of %d)",
+                    run_id,
+                    error.diag.message_primary,
+                    attempt + 1,
+                    FACTS_ATTEMPTS,
                 )
-            # Nothing but the COMMIT is left: an error from here on may hide a success.
-            committing = True
+                time.sleep(FACTS_RETRY_PAUSE_S * attempt)
     except BaseException as error:
         if session is None or not header_written:
             raise

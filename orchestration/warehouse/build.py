@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from orchestration.db import connect
+from orchestration.settings import MODELS_SCHEMA
 from orchestration.warehouse.build_lock import build_lock
 from orchestration.warehouse.dbt_cli import run_dbt
 from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
@@ -53,6 +54,29 @@ def ensure_source_tables(conn: psycopg.Connection[Any]) -> bool:
     return False
 
 
+def check_build_privileges(conn: psycopg.Connection[Any]) -> None:
+    """Refuse, saying what to do, a role that cannot build the models here (a report-runner
+    role, say), before the build fails half-way with dbt's permission error."""
+    with conn.transaction():
+        row = conn.execute(
+            "select current_user,"
+            " has_database_privilege(current_database(), 'CREATE'),"
+            " to_regnamespace(%(schema)s) is not null,"
+            " to_regnamespace(%(schema)s) is not null"
+            " and has_schema_privilege(%(schema)s, 'CREATE')",
+            {"schema": MODELS_SCHEMA},
+        ).fetchone()
+    assert row is not None
+    user, create_in_database, schema_exists, create_in_schema = row
+    if (schema_exists and not create_in_schema) or (not schema_exists and not create_in_database):
+        where = f"schema {MODELS_SCHEMA}" if schema_exists else f"database {conn.info.dbname}"
+        raise BuildError(
+            f"role {user!r} may not create tables in {where}, so it cannot build the models;"
+            " run `dyno-reports build` as the role that owns them (the one that built them"
+            " first), not as a report-runner role"
+        )
+
+
 def build_reports_database(
     environ: Mapping[str, str] | None = None, dbt_args: Sequence[str] = ()
 ) -> str:
@@ -62,6 +86,8 @@ def build_reports_database(
     contract (``ensure_source_tables``), so that the project builds and the reports run,
     empty, until data is loaded and the models are rebuilt. Returns dbt's output.
     """
+    with connect(environ) as conn:
+        check_build_privileges(conn)
     with connect(environ) as conn, build_lock(conn, logger.warning):
         if ensure_source_tables(conn):
             logger.warning(

@@ -14,6 +14,7 @@ Exit status 1 if any run lost or orphaned a fact row or a header stayed IN_PROGR
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -38,6 +39,7 @@ from orchestration.reports import (
     run_deal_win_loss_report,
 )
 from orchestration.settings import MODELS_SCHEMA, PROJECT_DIR, pg_environment
+from orchestration.warehouse.build import build_reports_database
 from orchestration.warehouse.crm_batch import CrmBatch
 from orchestration.warehouse.dbt_cli import run_dbt
 from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
@@ -236,6 +238,24 @@ def prepare(server: Env) -> Env:
     return env
 
 
+def dagster_dbt_build(env: dict[str, str]) -> None:
+    """The Dagster dbt build job, in this process, on the soak's database."""
+    import dagster as dg  # noqa: PLC0415 - only the soak's build thread needs Dagster
+
+    from orchestration.defs.definitions import defs  # noqa: PLC0415
+    from orchestration.defs.resources import PostgresResource  # noqa: PLC0415
+
+    # The dbt resource reads PG* from the process environment: the soak's own database.
+    os.environ.update(env)
+    result = defs.resolve_job_def("dbt_build_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"postgres": PostgresResource.from_environment(env)},
+        raise_on_error=False,
+    )
+    if not result.success:
+        raise RuntimeError(f"dbt_build_job failed in run {result.run_id}")
+
+
 def main() -> int:
     minutes = float(os.environ.get("SOAK_MINUTES", "5"))
     seed = int(os.environ.get("SOAK_SEED", str(time.time_ns())))
@@ -250,9 +270,20 @@ def main() -> int:
     stop = threading.Event()
 
     def build_loop() -> None:
+        # Both kinds of build in turn: `dyno-reports build` (storage step, build lock, dbt)
+        # and the Dagster dbt build job (build lock, dagster-dbt), as production mixes them.
+        kinds = itertools.cycle(("dyno-reports build", "dbt_build_job"))
         while not stop.wait(DBT_BUILD_EVERY_S):
-            run_dbt(["build"], environ=env)
-            builds.append(datetime.now(UTC).isoformat())
+            kind = next(kinds)
+            try:
+                if kind == "dyno-reports build":
+                    build_reports_database(env)
+                else:
+                    dagster_dbt_build(env)
+            except Exception as error:  # a failed build is a finding, not the soak's end
+                soak.errors.append(f"{kind} failed: {error}")
+                continue
+            builds.append(f"{kind} {datetime.now(UTC).isoformat()}")
 
     builder = threading.Thread(target=build_loop, daemon=True)
     try:
@@ -279,7 +310,7 @@ def main() -> int:
     finally:
         stop.set()
         drop_database(server, env)
-    print(f"dbt builds during the soak: {len(builds)}")
+    print(f"builds during the soak: {len(builds)} ({', '.join(b.split(' 2')[0] for b in builds)})")
     for line in soak.figures.lines():
         print(line)
     for error in soak.errors:

@@ -19,6 +19,7 @@ from orchestration.reports import (
 )
 from orchestration.reports.audit import audit_report_runs
 from orchestration.settings import MODELS_SCHEMA
+from orchestration.warehouse.build import BuildError, build_reports_database
 from orchestration.warehouse.dbt_cli import run_dbt
 from orchestration.warehouse.privileges import RoleNameError, grant_report_runner
 
@@ -143,3 +144,13 @@ def test_the_reports_need_no_temporary_tables(built_env: Env, runner_env: Env) -
         finally:
             admin.execute(sql.SQL("grant temporary on database {} to public").format(database))
     FIGURES.add(runs_attempted=2, runs_succeeded=2)
+
+
+def test_a_build_as_the_report_runner_says_whose_job_it_is(runner_env: Env) -> None:
+    with pytest.raises(BuildError) as raised:
+        build_reports_database(runner_env)
+    message = str(raised.value)
+    assert f"role {runner_env['PGUSER']!r} may not create tables in schema {MODELS_SCHEMA}" in (
+        message
+    )
+    assert "run `dyno-reports build` as the role that owns them" in message
