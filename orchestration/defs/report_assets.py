@@ -14,10 +14,10 @@ from orchestration.defs.report_configs import AgingReportConfig, WinLossReportCo
 from orchestration.defs.resources import PostgresResource
 from orchestration.present.columns import REPORT_COLUMNS
 from orchestration.present.markdown import markdown_table
-from orchestration.reports.dagster_runs import dagster_run_session, succeeded_in_dagster_run
+from orchestration.reports.dagster_runs import dagster_run_session
 from orchestration.reports.errors import is_transient
 from orchestration.reports.parameters import ReportParameters, RunLimits
-from orchestration.reports.results import ReportResult, load_result, run_report
+from orchestration.reports.results import ReportResult, run_report
 
 REPORTS_GROUP: Final = "reports"
 # Names the request ids of Dagster steps (uuid5), apart from any the callers choose.
@@ -27,8 +27,9 @@ PREVIEW_ROWS: Final = 50
 # Only a lost connection is retried: a step-level RetryPolicy would also retry bad config
 # (refused while the config is loaded, before the body can tell) and errors that would
 # only recur. A retried step runs again from its start: a report it had already stored is
-# found by run_once and not run twice; the interrupted report's facts were rolled back and
-# its header marked FAILED, so a retry never duplicates facts or successful headers.
+# found by its request id (run_once) and not run twice; the interrupted report's facts were
+# rolled back and its header marked FAILED, so a retry never duplicates facts or successful
+# headers.
 REPORT_MAX_RETRIES: Final = 2
 REPORT_RETRY_SECONDS: Final = 5
 
@@ -85,13 +86,8 @@ def run_once(
     limits: RunLimits | None = None,
     label: str = "",
 ) -> ReportResult:
-    """Run the report, unless an earlier attempt of this Dagster step already stored it."""
-    stored = succeeded_in_dagster_run(conn, context.run.run_id, params)
-    if stored is not None:
-        result = load_result(conn, stored, limits or RunLimits())
-        if result is not None:
-            context.log.info(f"report run {stored} is already stored by this Dagster run")
-            return result
+    """Run the report, unless an earlier attempt of this Dagster step already stored it:
+    every attempt passes the same request id, which returns the stored run."""
     return run_report(conn, params, limits, step_request_id(context, label))
 
 

@@ -20,14 +20,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from orchestration.reports.errors import MAX_ERROR_MESSAGE_CHARS
-from orchestration.reports.parameters import ReportParameters
 
 DAGSTER_RUN_SETTING: Final = "dyno.dagster_run_id"
 
@@ -74,32 +71,6 @@ def fail_headers_of_dagster_run(
             (dead_run_message(dagster_run_id, reason), dagster_run_id),
         ).fetchall()
     return sorted(row[0] for row in rows)
-
-
-def succeeded_in_dagster_run(
-    conn: psycopg.Connection[Any], dagster_run_id: str, params: ReportParameters
-) -> uuid.UUID | None:
-    """The run this Dagster run already stored for exactly ``params``, if one succeeded.
-
-    A Dagster step that is retried (a lost connection) runs again from its start; its reports
-    that had succeeded before are found here and not run twice, so one Dagster run holds one
-    successful header per report. An aging report without ``period_end`` is as of its own
-    start, so each attempt is a different report and none is found.
-    """
-    with conn.transaction():
-        row = conn.execute(
-            "select run_id from dyno_crm.report_run"
-            " where dagster_run_id = %s and tenant_id = %s and report_type = %s"
-            " and status = 'SUCCEEDED' and input_params = %s"
-            " order by generated_at limit 1",
-            (
-                dagster_run_id,
-                params.tenant_id,
-                params.report_type,
-                Jsonb(params.input_params(datetime.now(UTC))),
-            ),
-        ).fetchone()
-    return None if row is None else row[0]
 
 
 def headers_of_dagster_run(

@@ -88,11 +88,11 @@ def build_reports_database(
     """
     with connect(environ) as conn:
         check_build_privileges(conn)
-    with connect(environ) as conn, build_lock(conn, logger.warning):
-        if ensure_source_tables(conn):
-            logger.warning(
-                "no CRM source tables in schema %s: created empty ones from the contract",
-                SOURCE_SCHEMA,
-            )
-        ensure_report_storage(conn)
-        return run_dbt(["build", *dbt_args], environ=environ)
+        with build_lock(conn, logger.warning):
+            if ensure_source_tables(conn):
+                logger.warning(
+                    "no CRM source tables in schema %s: created empty ones from the contract",
+                    SOURCE_SCHEMA,
+                )
+            ensure_report_storage(conn)
+            return run_dbt(["build", *dbt_args], environ=environ)

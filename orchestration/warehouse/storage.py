@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,8 +33,37 @@ _LONGEST_PAUSE_S: Final = 10.0
 _STORAGE_SCHEMA: Final = "dyno_crm"
 # The tables and indexes report_storage.sql creates (an index lives in its table's schema).
 _CREATED: Final = re.compile(r"create\s+(?:table|index)\s+if\s+not\s+exists\s+([\w.]+)", re.I)
-_MIGRATED_COLUMNS: Final = ("dagster_run_id", "fact_count", "request_id")
-_MIGRATED_INDEXES: Final = ("dyno_crm.ix_report_run_dagster_run", "dyno_crm.ux_report_run_request")
+
+
+@dataclass(frozen=True)
+class _Migration:
+    """A column the seeds' ``report_run`` lacks, its SQL, and an index over it if any."""
+
+    column: str
+    column_sql: str
+    index: str | None = None
+    index_sql: str | None = None
+
+
+# Columns added to existing storage, in the order they came (see docs/deviations.md).
+_MIGRATIONS: Final = (
+    # orchestration.reports.dagster_runs
+    _Migration(
+        "dagster_run_id",
+        "report_run_dagster.sql",
+        "dyno_crm.ix_report_run_dagster_run",
+        "report_run_dagster_index.sql",
+    ),
+    # the audit's count of a run's fact rows
+    _Migration("fact_count", "report_run_fact_count.sql"),
+    # orchestration.reports.requests
+    _Migration(
+        "request_id",
+        "report_run_request.sql",
+        "dyno_crm.ux_report_run_request",
+        "report_run_request_index.sql",
+    ),
+)
 
 
 def warehouse_sql(name: str) -> str:
@@ -52,12 +82,12 @@ def missing_storage(conn: psycopg.Connection[Any]) -> list[str]:
         rows = conn.execute(
             "select name from unnest(%s::text[]) with ordinality as wanted (name, position)"
             " where to_regclass(name) is null order by position",
-            ([*names, *_MIGRATED_INDEXES],),
+            ([*names, *(m.index for m in _MIGRATIONS if m.index)],),
         ).fetchall()
         missing = [str(row[0]) for row in rows]
-        for column in _MIGRATED_COLUMNS:
-            if not _report_run_has_column(conn, column):
-                missing.append(f"{_STORAGE_SCHEMA}.report_run.{column}")
+        for migration in _MIGRATIONS:
+            if not _report_run_has_column(conn, migration.column):
+                missing.append(f"{_STORAGE_SCHEMA}.report_run.{migration.column}")
     return missing
 
 
@@ -80,9 +110,8 @@ def ensure_report_storage(conn: psycopg.Connection[Any]) -> None:
                     "select set_config('lock_timeout', %s, true)", (str(STORAGE_LOCK_TIMEOUT_MS),)
                 )
                 conn.execute(warehouse_sql("report_storage.sql"))
-                ensure_dagster_run_column(conn)
-                ensure_fact_count_column(conn)
-                ensure_request_column(conn)
+                for migration in _MIGRATIONS:
+                    _migrate(conn, migration)
             return
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as error:
             if time.monotonic() + pause > deadline:
@@ -112,32 +141,11 @@ def _report_run_has_column(conn: psycopg.Connection[Any], column: str) -> bool:
     return present is not None
 
 
-def ensure_fact_count_column(conn: psycopg.Connection[Any]) -> None:
-    """Add ``report_run.fact_count`` if missing (idempotent, one transaction)."""
-    with conn.transaction():
-        if not _report_run_has_column(conn, "fact_count"):
-            conn.execute(warehouse_sql("report_run_fact_count.sql"))
-
-
-def ensure_dagster_run_column(conn: psycopg.Connection[Any]) -> None:
-    """Add ``report_run.dagster_run_id`` and its index if missing (idempotent, one
-    transaction); see ``orchestration.reports.dagster_runs``."""
-    with conn.transaction():
-        if not _report_run_has_column(conn, "dagster_run_id"):
-            conn.execute(warehouse_sql("report_run_dagster.sql"))
-        indexed = conn.execute(
-            "select to_regclass('dyno_crm.ix_report_run_dagster_run')"
-        ).fetchone()
+def _migrate(conn: psycopg.Connection[Any], migration: _Migration) -> None:
+    """Add the migration's column, then its index, where missing (the caller's transaction)."""
+    if not _report_run_has_column(conn, migration.column):
+        conn.execute(warehouse_sql(migration.column_sql))
+    if migration.index is not None and migration.index_sql is not None:
+        indexed = conn.execute("select to_regclass(%s)", (migration.index,)).fetchone()
         if indexed is None or indexed[0] is None:
-            conn.execute(warehouse_sql("report_run_dagster_index.sql"))
-
-
-def ensure_request_column(conn: psycopg.Connection[Any]) -> None:
-    """Add ``report_run.request_id`` and its unique index if missing (idempotent, one
-    transaction); see ``orchestration.reports.requests``."""
-    with conn.transaction():
-        if not _report_run_has_column(conn, "request_id"):
-            conn.execute(warehouse_sql("report_run_request.sql"))
-        indexed = conn.execute("select to_regclass('dyno_crm.ux_report_run_request')").fetchone()
-        if indexed is None or indexed[0] is None:
-            conn.execute(warehouse_sql("report_run_request_index.sql"))
+            conn.execute(warehouse_sql(migration.index_sql))

@@ -23,6 +23,8 @@ from psycopg import sql
 
 from orchestration.db import connect
 from orchestration.demo.embedded_postgres import start_embedded_postgres
+from orchestration.demo.sample_data import load_sample_data
+from orchestration.demo.walkthrough import demo_until
 from orchestration.settings import PROJECT_DIR, pg_environment
 from orchestration.warehouse.crm_batch import CrmBatch
 from orchestration.warehouse.dbt_cli import run_dbt
@@ -55,6 +57,18 @@ def drop_database(server: Env, env: Env) -> None:
                 sql.Identifier(env["PGDATABASE"])
             )
         )
+
+
+def create_demo_database(server: Env, prefix: str) -> Env:
+    """A new database holding the demo's sample data (three tenants, a year to today), with
+    the report storage and the dbt project built on it; drop it with ``drop_database``."""
+    env = create_database(server, prefix)
+    with connect(env) as conn:
+        create_source_tables(conn)
+        ensure_report_storage(conn)
+        load_sample_data(conn, until=demo_until())
+    run_dbt(["build"], environ=env)
+    return env
 
 
 @pytest.fixture(scope="session")

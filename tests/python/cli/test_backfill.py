@@ -15,17 +15,15 @@ import pytest
 from orchestration.cli.main import main
 from orchestration.db import connect
 from orchestration.defs.partitions import TENANTS_PARTITIONS_NAME
-from orchestration.demo.sample_data import load_sample_data, sample_tenants
+from orchestration.demo.sample_data import sample_tenants
 from orchestration.demo.walkthrough import demo_until
 from orchestration.refresh.calendar import month_bounds
 from orchestration.refresh.config import load_refresh_settings
 from orchestration.reports.parameters import WinLossParameters
 from orchestration.reports.results import run_report
 from orchestration.settings import PROJECT_DIR
-from orchestration.warehouse.dbt_cli import run_dbt
-from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
 
-from conftest import Env, create_database, drop_database
+from conftest import Env, create_demo_database, drop_database
 from report_rows import facts
 
 pytestmark = pytest.mark.dagster
@@ -71,12 +69,7 @@ def run_console_script(
 
 @pytest.fixture(scope="module")
 def demo_env(server_env: Env) -> Iterator[Env]:
-    env = create_database(server_env, "dyno_test_backfill")
-    with connect(env) as conn:
-        create_source_tables(conn)
-        ensure_report_storage(conn)
-        load_sample_data(conn, until=demo_until())
-    run_dbt(["build"], environ=env)
+    env = create_demo_database(server_env, "dyno_test_backfill")
     yield env
     drop_database(server_env, env)
 

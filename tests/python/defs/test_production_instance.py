@@ -22,15 +22,13 @@ import pytest
 from orchestration.db import connect
 from orchestration.defs.report_assets import deal_win_loss_report
 from orchestration.defs.resources import PostgresResource
-from orchestration.demo.sample_data import load_sample_data, sample_tenants
+from orchestration.demo.sample_data import sample_tenants
 from orchestration.demo.walkthrough import demo_until
 from orchestration.refresh.config import SETTINGS_ENV
 from orchestration.reports.dagster_runs import headers_of_dagster_run
 from orchestration.settings import PROJECT_DIR
-from orchestration.warehouse.dbt_cli import run_dbt
-from orchestration.warehouse.storage import create_source_tables, ensure_report_storage
 
-from conftest import Env, create_database, drop_database
+from conftest import Env, create_database, create_demo_database, drop_database
 from dagster_ui import DagsterUi, free_port, stop_group
 
 pytestmark = [pytest.mark.dagster, pytest.mark.slow]
@@ -55,12 +53,7 @@ cycle_threshold_days = 90
 @pytest.fixture(scope="module")
 def warehouse(server_env: Env) -> Iterator[Env]:
     """A warehouse of its own: the daemon's scheduled refresh rebuilds it and reports on it."""
-    env = create_database(server_env, "dyno_test_production")
-    with connect(env) as conn:
-        create_source_tables(conn)
-        ensure_report_storage(conn)
-        load_sample_data(conn, until=demo_until())
-    run_dbt(["build"], environ=env)
+    env = create_demo_database(server_env, "dyno_test_production")
     yield env
     drop_database(server_env, env)
 

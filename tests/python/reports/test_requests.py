@@ -8,10 +8,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from orchestration.db import connect
 from orchestration.reports import (
@@ -23,6 +25,7 @@ from orchestration.reports import (
     run_deal_win_loss_report,
     settlement,
 )
+from orchestration.reports.parameters import WinLossParameters
 from orchestration.reports.run_lock import LOCK_NAMESPACE, run_lock_key
 from orchestration.settings import MODELS_SCHEMA
 
@@ -101,16 +104,10 @@ def test_a_failed_request_runs_again_and_a_live_one_is_refused(conn: Conn, built
             (
                 live_run,
                 WL_TENANT,
-                psycopg.types.json.Jsonb(
-                    {
-                        "pipeline_id": None,
-                        "principal_type": None,
-                        "principal_id": None,
-                        "source": None,
-                        "stage_id": None,
-                        "period_start": Q1_START.isoformat(),
-                        "period_end": Q1_END.isoformat(),
-                    }
+                Jsonb(
+                    WinLossParameters.validate(
+                        tenant_id=WL_TENANT, period_start=Q1_START, period_end=Q1_END
+                    ).input_params(datetime.now(UTC))
                 ),
                 live,
             ),
