@@ -18,20 +18,27 @@ class AllTenants:
     tenants: int
     runs: int
     seconds: float
+    store_deals: bool
 
     def __str__(self) -> str:
+        deals = "with deals stored (the default)" if self.store_deals else "without deals"
         return (
             f"all {self.tenants} tenants, both reports (win/loss last quarter, aging of all"
-            f" open deals), through the Python API: {self.runs} runs in {self.seconds:.1f} s"
+            f" open deals), {deals}, through the Python API: {self.runs} runs in"
+            f" {self.seconds:.1f} s"
         )
 
 
-def time_all_tenants(conn: psycopg.Connection[Any], dataset: Dataset) -> AllTenants:
+def time_all_tenants(
+    conn: psycopg.Connection[Any], dataset: Dataset, *, store_deals: bool
+) -> AllTenants:
     started = time.perf_counter()
     runs = 0
     for tenant in dataset.tenant_numbers:
         tenant_id = dataset.tenant_id(tenant)
-        run_deal_win_loss_report(conn, tenant_id, *QUARTER)
-        run_deal_aging_report(conn, tenant_id, THRESHOLD_DAYS, CYCLE_THRESHOLD_DAYS)
+        run_deal_win_loss_report(conn, tenant_id, *QUARTER, store_deals=store_deals)
+        run_deal_aging_report(
+            conn, tenant_id, THRESHOLD_DAYS, CYCLE_THRESHOLD_DAYS, store_deals=store_deals
+        )
         runs += 2
-    return AllTenants(len(dataset.tenant_numbers), runs, time.perf_counter() - started)
+    return AllTenants(len(dataset.tenant_numbers), runs, time.perf_counter() - started, store_deals)

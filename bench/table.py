@@ -9,7 +9,8 @@ from bench.runner import CaseResult
 
 HEADER = (
     "| report | tenant | case | rows read | project ms (min-max) | floor ms | project/floor"
-    " | seeds' SQL ms | seeds/project | facts = seeds | Python peak KiB |"
+    " | seeds' SQL ms | seeds/project | facts = seeds | Python peak KiB | fact rows"
+    " | deals stored |"
 )
 
 
@@ -49,6 +50,8 @@ def row(result: CaseResult) -> str:
         _seed_ratio(result),
         result.check,
         f"{result.python_peak_kib:.0f}",
+        f"{result.fact_rows:,}",
+        "-" if result.deals_stored is None else f"{result.deals_stored:,}",
     )
     return "| " + " | ".join(cells) + " |"
 

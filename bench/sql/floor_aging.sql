@@ -1,8 +1,9 @@
 -- The floor of an aging run: a bare count of the rows the report reads (the tenant's open
 -- deals whose current stage was entered in the optional period), as one range of the
--- benchmark's own (tenant_id, stage_entered_at, ...) index (floor_aging_index.sql).
+-- (tenant_id, stage_entered_at, ...) index of the benchmark's copy of int_current_deals
+-- (floor_aging_table.sql).
 select count(*) as rows_read
-from dyno_crm_analytics.int_current_deals
+from bench.floor_current_deals
 where
     tenant_id = %(tenant_id)s::uuid
     and (

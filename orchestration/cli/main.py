@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import psycopg
@@ -20,9 +20,15 @@ from orchestration.cli.parser import EXIT_USAGE, OPTION_FOR_FIELD, PROG, build_p
 from orchestration.db import connect
 from orchestration.demo.embedded_postgres import DEMO_DATA_DIR, stop_embedded_postgres
 from orchestration.demo.sample_data import SampleDataError
-from orchestration.present.columns import RUN_COLUMNS, shown
+from orchestration.present.columns import RUN_COLUMNS, TENANT_COLUMNS, shown
+from orchestration.present.deal_listing import (
+    write_deals_csv,
+    write_deals_json,
+    write_deals_text,
+)
 from orchestration.present.json_rows import json_row, result_json
 from orchestration.present.text import result_text, text_table
+from orchestration.refresh.config import load_refresh_settings
 from orchestration.reports import ReportInputError, ReportRunError, recover_stale_run_details
 from orchestration.reports.audit import audit_report_runs
 from orchestration.reports.parameters import (
@@ -32,7 +38,10 @@ from orchestration.reports.parameters import (
     WinLossParameters,
 )
 from orchestration.reports.results import ReportResult, load_result, run_report
-from orchestration.reports.stored_runs import recent_runs
+from orchestration.reports.retention import prune_run_deals
+from orchestration.reports.run_deals import iter_run_deals
+from orchestration.reports.stored_runs import recent_runs, run_header
+from orchestration.reports.tenant_summaries import tenant_summaries
 from orchestration.warehouse.build import BuildError, build_reports_database
 from orchestration.warehouse.dbt_cli import DbtCommandError
 
@@ -50,12 +59,15 @@ def report_parameters(args: argparse.Namespace) -> ReportParameters:
         "principal_id": args.principal_id,
         "stage_id": args.stage,
     }
+    common["breakdown"] = args.breakdown
+    common["store_deals"] = args.store_deals
     if args.command == "win-loss":
         return WinLossParameters.validate(**common, source=args.source)
     return AgingParameters.validate(
         **common,
         threshold_days=args.threshold_days,
         cycle_threshold_days=args.cycle_threshold_days,
+        stage_threshold_days=args.stage_thresholds,
     )
 
 
@@ -67,32 +79,107 @@ def _print_result(result: ReportResult, as_json: bool) -> None:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    if args.command == "build":
-        print(build_reports_database(), end="")
-    elif args.command in ("win-loss", "aging"):
-        params = report_parameters(args)
-        limits = RunLimits.validate(args.lock_timeout_ms, args.statement_timeout_ms)
-        with connect() as conn:
-            _print_result(run_report(conn, params, limits, args.request_id), args.json)
-    elif args.command == "runs":
-        return _runs_command(args)
-    elif args.command == "show":
-        with connect() as conn:
-            result = load_result(conn, args.run_id)
-        if result is None:
-            print(f"{PROG}: no report run {args.run_id}", file=sys.stderr)
-            return EXIT_FAILED
-        _print_result(result, args.json)
-    elif args.command == "backfill":
-        return backfill_command(args)
-    elif args.command == "demo" and args.stop:
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "build": _build_command,
+        "win-loss": _report_command,
+        "aging": _report_command,
+        "runs": _runs_command,
+        "show": _show_command,
+        "deals": _deals_command,
+        "prune": _prune_command,
+        "tenants": _tenants_command,
+        "backfill": backfill_command,
+        "demo": _demo_command,
+    }
+    return commands[args.command](args)
+
+
+def _build_command(args: argparse.Namespace) -> int:
+    print(build_reports_database(), end="")
+    return 0
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    params = report_parameters(args)
+    limits = RunLimits.validate(args.lock_timeout_ms, args.statement_timeout_ms)
+    with connect() as conn:
+        _print_result(run_report(conn, params, limits, args.request_id), args.json)
+    return 0
+
+
+def _show_command(args: argparse.Namespace) -> int:
+    with connect() as conn:
+        result = load_result(conn, args.run_id)
+    if result is None:
+        print(f"{PROG}: no report run {args.run_id}", file=sys.stderr)
+        return EXIT_FAILED
+    _print_result(result, args.json)
+    return 0
+
+
+def _prune_command(args: argparse.Namespace) -> int:
+    days = args.older_than_days
+    if days is None:
+        # the same retention as the Dagster schedule's
+        days = load_refresh_settings().deal_retention_days
+    with connect() as conn:
+        pruned = prune_run_deals(conn, days)
+    print(
+        f"deleted {pruned.deal_rows} deal rows of {pruned.runs} runs generated before"
+        f" {shown(pruned.cutoff)} ({days} days); their headers and fact rows are kept"
+    )
+    return 0
+
+
+def _tenants_command(args: argparse.Namespace) -> int:
+    with connect() as conn:
+        rows = tenant_summaries(conn)
+    if args.json:
+        keys = (
+            "tenant_id",
+            "deal_count",
+            "open_deal_count",
+            "pipeline_count",
+            "latest_stage_entry",
+        )
+        print(json.dumps([json_row({key: row[key] for key in keys}) for row in rows], indent=2))
+    else:
+        print(text_table(rows, TENANT_COLUMNS))
+    return 0
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    if args.stop:
         stopped = stop_embedded_postgres()
         print(f"embedded PostgreSQL in {DEMO_DATA_DIR}: {'stopped' if stopped else 'not running'}")
-    elif args.command == "demo":
-        print("Loading the Dagster definitions (the first time, dbt parses the project) ...")
-        from orchestration.demo.walkthrough import run_demo  # noqa: PLC0415 - loads Dagster
+        return 0
+    print("Loading the Dagster definitions (the first time, dbt parses the project) ...")
+    from orchestration.demo.walkthrough import run_demo  # noqa: PLC0415 - loads Dagster
 
-        run_demo()
+    run_demo()
+    return 0
+
+
+def _deals_command(args: argparse.Namespace) -> int:
+    with connect() as conn:
+        header = run_header(conn, args.run_id)
+        if header is None:
+            print(f"{PROG}: no report run {args.run_id}", file=sys.stderr)
+            return EXIT_FAILED
+        rows = iter_run_deals(
+            conn,
+            header,
+            pipeline_id=args.pipeline,
+            stage_id=args.stage,
+            at_risk=args.at_risk,
+            limit=args.limit,
+        )
+        if args.json:
+            write_deals_json(rows, sys.stdout)
+        elif args.csv:
+            write_deals_csv(rows, sys.stdout)
+        else:
+            write_deals_text(rows, header["report_type"], sys.stdout)
     return 0
 
 
@@ -121,7 +208,10 @@ def _runs_command(args: argparse.Namespace) -> int:
     counts = ", ".join(
         f"{count} {status}" for status, count in sorted(audit.runs_by_status.items())
     )
-    print(f"check: {counts or 'no runs'}; {audit.fact_rows} fact rows", file=notes)
+    print(
+        f"check: {counts or 'no runs'}; {audit.fact_rows} fact rows, {audit.deal_rows} deal rows",
+        file=notes,
+    )
     for problem in audit.problems:
         print(f"check: PROBLEM: {problem}", file=notes)
     return 0 if audit.ok else EXIT_FAILED

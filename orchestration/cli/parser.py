@@ -18,15 +18,18 @@ from orchestration.reports.parameter_text import (
     parse_whole_number_text,
 )
 from orchestration.reports.parameters import (
+    AGING_BREAKDOWNS,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_STATEMENT_TIMEOUT_MS,
     MAX_THRESHOLD_DAYS,
     PRINCIPAL_TYPES,
+    WIN_LOSS_BREAKDOWNS,
     parse_source,
     parse_threshold,
     parse_timeout_ms,
     require_uuid,
 )
+from orchestration.reports.retention import DEFAULT_DEAL_RETENTION_DAYS
 
 PROG: Final = "dyno-reports"
 MAX_LIMIT: Final = 10_000
@@ -47,6 +50,11 @@ OPTION_FOR_FIELD: Final = {
     "lock_timeout_ms": "--lock-timeout-ms",
     "statement_timeout_ms": "--statement-timeout-ms",
     "request_id": "--request-id",
+    "breakdown": "--breakdown",
+    "store_deals": "--no-deals",
+    "stage_threshold_days": "--stage-threshold",
+    "at_risk": "--at-risk",
+    "older_than_days": "--older-than-days",
 }
 
 
@@ -91,6 +99,23 @@ def _milliseconds(field: str, default: int) -> Callable[[str], Any]:
     )
 
 
+def _stage_threshold(text: str) -> tuple[Any, int]:
+    """``STAGE=DAYS``: a stage id and its whole number of days."""
+    stage, separator, days = text.partition("=")
+    if not separator:
+        raise argparse.ArgumentTypeError(f"must be STAGE=DAYS, not {text!r}")
+    field = "stage_threshold_days"
+    try:
+        stage_id = require_uuid(field, stage.strip())
+        value = parse_threshold(
+            f"{field}[{stage_id}]", parse_whole_number_text(field, days.strip()), required=True
+        )
+    except ReportInputError as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
+    assert value is not None
+    return stage_id, value
+
+
 def _limit(text: str) -> int:
     try:
         value = parse_whole_number_text("limit", text)
@@ -132,7 +157,23 @@ def _add_filters(parser: argparse.ArgumentParser, *, source: bool) -> None:
         help="your UUID for this request: run again with it, and the run that succeeded is"
         " printed instead of run twice",
     )
+    parser.add_argument(
+        "--no-deals",
+        dest="store_deals",
+        action="store_false",
+        help="store the fact rows only, not the deals behind them (`deals RUN_ID` lists those)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _add_breakdown(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    parser.add_argument(
+        "--breakdown",
+        choices=names,
+        help="also store one row per value of this dimension (each equal to the run filtered"
+        " by that value; a deal owned by one user and assigned to another counts for both),"
+        " and the totals",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="period end, exclusive",
     )
     win_loss.add_argument("--stage", type=_uuid("stage_id"), help="first stage entered (UUID)")
+    _add_breakdown(win_loss, WIN_LOSS_BREAKDOWNS)
 
     aging = commands.add_parser(
         "aging", help="run Deal Aging / At-Risk now and print its rows", epilog=DATETIME_FORMS
@@ -192,6 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="as-of time and period end (default: now)",
     )
     aging.add_argument("--stage", type=_uuid("stage_id"), help="only this current stage (UUID)")
+    aging.add_argument(
+        "--stage-threshold",
+        dest="stage_thresholds",
+        action="append",
+        type=_stage_threshold,
+        metavar="STAGE=DAYS",
+        help="this stage's own threshold instead of --threshold-days (repeatable)",
+    )
+    _add_breakdown(aging, AGING_BREAKDOWNS)
 
     runs = commands.add_parser("runs", help="recent report runs with status and errors")
     runs.add_argument("--tenant", type=_uuid("tenant_id"), help="only this tenant's runs")
@@ -210,6 +261,38 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="one run's header and fact rows")
     show.add_argument("run_id", metavar="RUN_ID", type=_uuid("run_id"))
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    deals = commands.add_parser(
+        "deals", help="the deals behind a run's numbers (runs store them unless --no-deals)"
+    )
+    deals.add_argument("run_id", metavar="RUN_ID", type=_uuid("run_id"))
+    deals.add_argument("--pipeline", type=_uuid("pipeline_id"), help="only this pipeline (UUID)")
+    deals.add_argument(
+        "--stage",
+        type=_uuid("stage_id"),
+        help="only this stage (UUID): aging the current stage, win/loss the first stage",
+    )
+    deals.add_argument("--at-risk", action="store_true", help="aging: only the deals at risk")
+    deals.add_argument("--limit", type=_limit, help="at most this many deals")
+    deals_format = deals.add_mutually_exclusive_group()
+    deals_format.add_argument("--json", action="store_true", help="print a JSON array")
+    deals_format.add_argument("--csv", action="store_true", help="print CSV with a header row")
+
+    prune = commands.add_parser(
+        "prune", help="delete the deals of old runs (headers and fact rows are kept)"
+    )
+    prune.add_argument(
+        "--older-than-days",
+        type=_days("older_than_days"),
+        default=None,
+        help="runs generated more than N days ago (default: refresh.toml's"
+        f" [retention] deal_days, else {DEFAULT_DEAL_RETENTION_DAYS})",
+    )
+
+    tenants = commands.add_parser(
+        "tenants", help="every tenant with its deal, open-deal and pipeline counts"
+    )
+    tenants.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     add_backfill_arguments(
         commands.add_parser(

@@ -9,12 +9,12 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.dbt_assets import dyno_crm_dbt_assets
 from orchestration.defs.dbt_project import dbt_project
-from orchestration.defs.jobs import JOBS
+from orchestration.defs.jobs import JOBS, deal_retention_job
 from orchestration.defs.refresh_sensors import refresh_sensors
 from orchestration.defs.report_assets import deal_aging_report, deal_win_loss_report
 from orchestration.defs.resources import PostgresResource
 from orchestration.defs.run_health_sensors import RUN_HEALTH_SENSORS
-from orchestration.defs.schedules import warehouse_refresh_schedule
+from orchestration.defs.schedules import deal_retention_schedule, warehouse_refresh_schedule
 from orchestration.defs.tenant_assets import tenant_report_assets
 from orchestration.refresh.config import RefreshSettings, load_refresh_settings
 from orchestration.warehouse.dbt_cli import dbt_executable
@@ -22,6 +22,7 @@ from orchestration.warehouse.dbt_cli import dbt_executable
 
 def build_definitions(refresh: RefreshSettings) -> dg.Definitions:
     """The code location for the refresh settings ``refresh``."""
+    retention_job = deal_retention_job(refresh)
     return dg.Definitions(
         assets=[
             dyno_crm_dbt_assets,
@@ -29,8 +30,11 @@ def build_definitions(refresh: RefreshSettings) -> dg.Definitions:
             deal_aging_report,
             *tenant_report_assets(refresh),
         ],
-        jobs=JOBS,
-        schedules=[warehouse_refresh_schedule(refresh)],
+        jobs=[*JOBS, retention_job],
+        schedules=[
+            warehouse_refresh_schedule(refresh),
+            deal_retention_schedule(refresh, retention_job),
+        ],
         sensors=[*refresh_sensors(refresh), *RUN_HEALTH_SENSORS],
         resources={
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

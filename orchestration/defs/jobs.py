@@ -3,7 +3,8 @@
 The report jobs take the report's config on the launchpad; the tenant jobs run partitions
 of the scheduled report assets (``tenant_assets``), selected by asset key because those
 assets are built from ``refresh.toml`` when the definitions are; ``dbt_build_job`` is the
-warehouse refresh.
+warehouse refresh; ``deal_retention_job`` (built from ``refresh.toml``, which sets its days)
+deletes the deals of old runs.
 """
 
 from typing import Final
@@ -12,11 +13,15 @@ import dagster as dg
 
 from orchestration.defs.dbt_assets import dyno_crm_dbt_assets
 from orchestration.defs.report_assets import deal_aging_report, deal_win_loss_report
+from orchestration.defs.retention import PRUNE_OP, prune_run_deals_op
 from orchestration.defs.tenant_assets import (
     TENANT_DEAL_AGING,
     TENANT_DEAL_WIN_LOSS,
     TENANT_DEAL_WIN_LOSS_MONTHLY,
 )
+from orchestration.refresh.config import RefreshSettings
+
+DEAL_RETENTION_JOB: Final = "deal_retention_job"
 
 deal_win_loss_report_job: Final = dg.define_asset_job(
     "deal_win_loss_report_job",
@@ -78,3 +83,21 @@ JOBS: Final = [
     tenant_reports_job,
     tenant_deal_win_loss_monthly_job,
 ]
+
+
+def deal_retention_job(settings: RefreshSettings) -> dg.JobDefinition:
+    """``prune_run_deals``: the deal rows of runs older than ``[retention] deal_days`` go (the
+    job's default config; the launchpad can ask for another number of days)."""
+
+    @dg.job(
+        name=DEAL_RETENTION_JOB,
+        description=(
+            "Delete the deal rows of report runs older than [retention] deal_days of"
+            " refresh.toml; headers and fact rows are kept."
+        ),
+        config={"ops": {PRUNE_OP: {"config": {"older_than_days": settings.deal_retention_days}}}},
+    )
+    def deal_retention() -> None:
+        prune_run_deals_op()
+
+    return deal_retention

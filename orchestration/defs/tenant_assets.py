@@ -4,7 +4,7 @@ Each partition runs the same plain report runner as the ad-hoc config assets (wh
 beside these, unpartitioned, with any filters). Headers carry the Dagster run id, so the
 run-health sensors can close them if the run dies. The assets are built from the refresh
 settings (``tenant_report_assets``) when the definitions are: the month partitions follow
-its time zone, the standard reports its periods and thresholds.
+its time zone, the standard reports its periods, thresholds and breakdown.
 """
 
 import uuid
@@ -26,7 +26,14 @@ from orchestration.defs.partitions import (
     tenant_month_partitions,
     tenant_partitions,
 )
-from orchestration.defs.report_assets import report_metadata, report_session, run_once, run_step
+from orchestration.defs.report_assets import (
+    report_metadata,
+    report_session,
+    run_once,
+    run_step,
+    run_summary,
+    top_at_risk_deals,
+)
 from orchestration.defs.resources import PostgresResource
 from orchestration.present.columns import Column
 from orchestration.present.markdown import markdown_table
@@ -34,6 +41,7 @@ from orchestration.refresh.config import RefreshSettings
 from orchestration.refresh.standard_reports import standard_aging, standard_win_loss
 from orchestration.reports.parameters import ReportParameters, WinLossParameters
 from orchestration.reports.results import ReportResult
+from orchestration.reports.stored_runs import Row
 
 SCHEDULED_GROUP: Final = "scheduled_reports"
 TENANT_DEAL_WIN_LOSS: Final = "tenant_deal_win_loss"
@@ -76,7 +84,21 @@ RANGE_COLUMNS: Final = (
     Column("report", lambda row: row["report"], right=False),
     Column("run id", lambda row: row["run"], right=False),
     Column("fact rows", lambda row: row["facts"]),
+    Column("deals", lambda row: row["deals"]),
 )
+# The keys of each report's metadata a single-tenant materialisation carries, prefixed by
+# the report's label (``day_run_id``, ``aging_top_at_risk_deals``, ...).
+PER_REPORT_KEYS: Final = (
+    "run_id",
+    "fact_rows",
+    "deal_count",
+    "breakdown",
+    "preview",
+    "top_at_risk_deals",
+)
+# The freshness of the data: once when every report of the tenant read the same build (the
+# usual case), else per report.
+FRESHNESS_KEYS: Final = ("data_latest_stage_entry", "models_built_at")
 
 
 # Labelled reports of one tenant for a refresh instant.
@@ -90,6 +112,7 @@ class TenantReport:
     tenant: uuid.UUID
     label: str
     result: ReportResult
+    at_risk: list[Row] | None = None
 
 
 def run_tenant_reports(
@@ -106,24 +129,25 @@ def run_tenant_reports(
             for label, params in reports_of(tenant, refreshed_at):
                 result = run_once(context, conn, params, label=f"{tenant}/{label}")
                 context.log.info(
-                    f"{tenant} {label}: report run {result.run_id}, {len(result.facts)} fact rows"
+                    f"{tenant} {label}: report run {result.run_id}, {run_summary(result)}"
                 )
-                done.append(TenantReport(tenant, label, result))
+                at_risk = top_at_risk_deals(conn, result) if len(tenants) == 1 else None
+                done.append(TenantReport(tenant, label, result, at_risk))
     metadata: dict[str, dg.MetadataValue] = {
         "refreshed_at": dg.MetadataValue.text(refreshed_at.isoformat()),
     }
     if len(tenants) == 1:
         metadata["tenant_id"] = dg.MetadataValue.text(str(tenants[0]))
-        for report in done:
-            for name, value in report_metadata(report.result).items():
-                if name in ("run_id", "fact_rows", "preview"):
-                    metadata[f"{report.label}_{name}"] = value
+        metadata.update(tenant_metadata(done))
         return dg.MaterializeResult(metadata=metadata)
     # One materialisation event stands for every partition of the range: a summary, with
     # each tenant's runs findable by run id (`dyno-reports show RUN_ID`).
     metadata["tenants"] = dg.MetadataValue.int(len(tenants))
     metadata["report_runs"] = dg.MetadataValue.int(len(done))
     metadata["fact_rows"] = dg.MetadataValue.int(sum(len(r.result.facts) for r in done))
+    metadata["deal_rows"] = dg.MetadataValue.int(
+        sum(r.result.header.get("deal_count") or 0 for r in done)
+    )
     metadata["runs"] = dg.MetadataValue.md(
         markdown_table(
             [
@@ -132,6 +156,7 @@ def run_tenant_reports(
                     "report": r.label,
                     "run": r.result.run_id,
                     "facts": len(r.result.facts),
+                    "deals": r.result.header.get("deal_count"),
                 }
                 for r in done
             ],
@@ -139,6 +164,25 @@ def run_tenant_reports(
         )
     )
     return dg.MaterializeResult(metadata=metadata)
+
+
+def tenant_metadata(done: Sequence[TenantReport]) -> dict[str, dg.MetadataValue]:
+    """The reports of one tenant partition: ``PER_REPORT_KEYS`` of each, prefixed by its
+    label, and the freshness of the data they read (``FRESHNESS_KEYS``)."""
+    metadata: dict[str, dg.MetadataValue] = {}
+    freshness: dict[str, dict[str, dg.MetadataValue]] = {key: {} for key in FRESHNESS_KEYS}
+    for report in done:
+        for name, value in report_metadata(report.result, report.at_risk).items():
+            if name in PER_REPORT_KEYS:
+                metadata[f"{report.label}_{name}"] = value
+            elif name in freshness:
+                freshness[name][report.label] = value
+    for name, by_label in freshness.items():
+        if len({repr(value) for value in by_label.values()}) == 1:
+            metadata[name] = next(iter(by_label.values()))
+        else:
+            metadata.update({f"{label}_{name}": value for label, value in by_label.items()})
+    return metadata
 
 
 def standard_win_loss_of(settings: RefreshSettings) -> ReportsOf:
@@ -180,7 +224,7 @@ def tenant_report_assets(settings: RefreshSettings) -> list[dg.AssetsDefinition]
         context: AssetExecutionContext, postgres: PostgresResource
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
         """Standard Deal Win/Loss of each tenant: the previous day, ISO week and month,
-        unfiltered."""
+        unfiltered, broken down by the refresh.toml breakdown (per user by default)."""
         return run_tenant_reports(context, postgres, win_loss_of)
 
     @dg.asset(
@@ -194,7 +238,8 @@ def tenant_report_assets(settings: RefreshSettings) -> list[dg.AssetsDefinition]
     def tenant_deal_aging(
         context: AssetExecutionContext, postgres: PostgresResource
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-        """Standard Deal Aging of each tenant, as of the refresh, thresholds from refresh.toml."""
+        """Standard Deal Aging of each tenant, as of the refresh, thresholds and breakdown from
+        refresh.toml."""
         return run_tenant_reports(context, postgres, aging_of)
 
     @dg.asset(
@@ -207,7 +252,8 @@ def tenant_report_assets(settings: RefreshSettings) -> list[dg.AssetsDefinition]
     def tenant_deal_win_loss_monthly(
         context: AssetExecutionContext, postgres: PostgresResource
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-        """Deal Win/Loss of one tenant for one calendar month, unfiltered: for backfills."""
+        """Deal Win/Loss of one tenant for one calendar month, unfiltered and without a
+        breakdown: for backfills."""
         key = context.partition_key
         assert isinstance(key, dg.MultiPartitionKey)
         dimensions = key.keys_by_dimension

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from orchestration.present.columns import REPORT_COLUMNS, Column, cells, shown
+from orchestration.present.columns import Column, cells, report_columns, shown
 from orchestration.reports.results import ReportResult
 from orchestration.reports.stored_runs import Row
 
@@ -47,7 +47,31 @@ def describe_parameters(header: Row) -> str:
     else:
         text = f"closed in [{params.get('period_start')}, {params.get('period_end')})"
     filters = [f"{name}={params[name]}" for name in _FILTERS if params.get(name) is not None]
-    return text + (f"; filters: {', '.join(filters)}" if filters else "")
+    text += f"; filters: {', '.join(filters)}" if filters else ""
+    if params.get("stage_threshold_days"):
+        stages = ", ".join(
+            f"{stage}={days}" for stage, days in params["stage_threshold_days"].items()
+        )
+        text += f"; stage thresholds (days): {stages}"
+    if params.get("breakdown"):
+        text += f"; broken down by {params['breakdown']}, with totals"
+    if params.get("store_deals") is False:
+        text += "; deals not stored"
+    return text
+
+
+_SHARED_DEALS: Final = (
+    "note: a deal owned by one {0} and assigned to another counts in both {0}s' rows,"
+    " so the {0} rows can add up to more than the total; '{0} (none)' is the deals with no {0}"
+)
+
+
+def describe_freshness(header: Row) -> str | None:
+    """What data the run saw, from its header (None for runs older than the columns)."""
+    latest, built = header.get("data_latest_stage_entry"), header.get("models_built_at")
+    if latest is None and built is None:
+        return None
+    return f"data: latest stage entry {shown(latest)}, models built {shown(built)}"
 
 
 def result_text(result: ReportResult) -> str:
@@ -59,7 +83,19 @@ def result_text(result: ReportResult) -> str:
         f" {len(result.facts)} rows",
         describe_parameters(header),
     ]
+    freshness = describe_freshness(header)
+    if freshness is not None:
+        lines.append(freshness)
+    if header.get("deal_count") is not None:
+        lines.append(
+            f"deals: {header['deal_count']} stored (`dyno-reports deals {result.run_id}`)"
+            if header.get("deals_pruned_at") is None
+            else f"deals: deleted by retention at {shown(header['deals_pruned_at'])}"
+        )
     if header.get("error_message"):
         lines.append(f"error: {shown(header['error_message'])}")
-    lines.append(text_table(result.facts, REPORT_COLUMNS[result.report_type]))
+    breakdown = (header.get("input_params") or {}).get("breakdown")
+    if breakdown in ("user", "group"):
+        lines.append(_SHARED_DEALS.format(breakdown))
+    lines.append(text_table(result.facts, report_columns(result.report_type, result.facts)))
     return "\n".join(lines)

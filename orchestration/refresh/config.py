@@ -15,11 +15,25 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from orchestration.reports.parameters import ReportInputError, parse_threshold, require_uuid
+from orchestration.reports.parameters import (
+    AGING_BREAKDOWNS,
+    WIN_LOSS_BREAKDOWNS,
+    Breakdown,
+    ReportInputError,
+    parse_threshold,
+    require_uuid,
+)
+from orchestration.reports.retention import DEFAULT_DEAL_RETENTION_DAYS
 
 SETTINGS_FILE = Path(__file__).resolve().parent / "refresh.toml"
 # Names another refresh.toml to use instead (production deployments).
 SETTINGS_ENV: Final = "DYNO_REFRESH_TOML"
+# The standard reports' breakdown: one both reports offer, or "none" for the seeds' rows only.
+STANDARD_BREAKDOWNS: Final[tuple[Breakdown, ...]] = tuple(
+    name for name in WIN_LOSS_BREAKDOWNS if name in AGING_BREAKDOWNS
+)
+NO_BREAKDOWN: Final = "none"
+DEFAULT_STANDARD_BREAKDOWN: Final[Breakdown] = "user"
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,10 @@ class RefreshSettings:
     skip_when_sources_stale: bool
     aging_default: AgingThresholds
     aging_overrides: dict[uuid.UUID, AgingThresholds] = field(default_factory=dict)
+    # Of both standard reports (None: the seeds' rows only); `[refresh] breakdown`.
+    breakdown: Breakdown | None = DEFAULT_STANDARD_BREAKDOWN
+    # Deal rows of runs older than this many days are deleted; `[retention] deal_days`.
+    deal_retention_days: int = DEFAULT_DEAL_RETENTION_DAYS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -68,6 +86,36 @@ def _thresholds(
     return AgingThresholds(threshold_days=threshold, cycle_threshold_days=cycle)
 
 
+def _breakdown(refresh: dict[str, Any]) -> Breakdown | None:
+    value = refresh.get("breakdown", DEFAULT_STANDARD_BREAKDOWN)
+    if value == NO_BREAKDOWN:
+        return None
+    for name in STANDARD_BREAKDOWNS:
+        if value == name:
+            return name
+    names = ", ".join(repr(name) for name in (*STANDARD_BREAKDOWNS, NO_BREAKDOWN))
+    raise RefreshSettingsError(
+        f"refresh.breakdown: must be one of {names} (a breakdown both standard reports offer),"
+        f" not {value!r}"
+    )
+
+
+def _deal_retention_days(document: dict[str, Any]) -> int:
+    retention = document.get("retention", {})
+    if not isinstance(retention, dict):
+        raise RefreshSettingsError("retention: must be a table ([retention])")
+    try:
+        days = parse_threshold(
+            "retention.deal_days",
+            retention.get("deal_days", DEFAULT_DEAL_RETENTION_DAYS),
+            required=True,
+        )
+    except ReportInputError as error:
+        raise RefreshSettingsError(str(error)) from None
+    assert days is not None
+    return days
+
+
 def parse_refresh_settings(document: dict[str, Any]) -> RefreshSettings:
     refresh = document.get("refresh", {})
     cron = refresh.get("cron")
@@ -96,6 +144,8 @@ def parse_refresh_settings(document: dict[str, Any]) -> RefreshSettings:
         skip_when_sources_stale=skip,
         aging_default=default,
         aging_overrides=overrides,
+        breakdown=_breakdown(refresh),
+        deal_retention_days=_deal_retention_days(document),
     )
 
 

@@ -1,9 +1,11 @@
 """The standard report set a scheduled refresh produces for one tenant.
 
 Win/loss for the complete day, week and month before the refresh (unfiltered), and aging as
-of the refresh instant with the tenant's thresholds from ``refresh.toml``. The set depends
-only on the tenant, the refresh instant and the settings, so re-running a refresh's
-partition reproduces the same reports.
+of the refresh instant with the tenant's thresholds from ``refresh.toml``. Every one of them
+breaks its rows down by the settings' ``breakdown`` (per user by default): the same run then
+stores the seeds' rows unchanged plus the per-value rows and totals, so the breakdown needs
+no runs of its own. The set depends only on the tenant, the refresh instant and the settings,
+so re-running a refresh's partition reproduces the same reports.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ def standard_win_loss(
         StandardWinLoss(
             period_name=period.name,
             parameters=WinLossParameters.validate(
-                tenant_id=tenant_id, period_start=period.start, period_end=period.end
+                tenant_id=tenant_id,
+                period_start=period.start,
+                period_end=period.end,
+                breakdown=settings.breakdown,
             ),
         )
         for period in standard_periods(refreshed_at, settings.zone)
@@ -60,6 +65,7 @@ def standard_aging(
         threshold_days=thresholds.threshold_days,
         cycle_threshold_days=thresholds.cycle_threshold_days,
         period_end=refreshed_at,
+        breakdown=settings.breakdown,
     )
 
 

@@ -9,6 +9,7 @@ returns the run id.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,8 @@ def run_deal_win_loss_report(
     source: str | None = None,
     stage_id: UuidLike | None = None,
     *,
+    breakdown: str | None = None,
+    store_deals: bool = True,
     lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
     request_id: UuidLike | None = None,
@@ -64,6 +67,12 @@ def run_deal_win_loss_report(
     One fact row per deal pipeline (deals without one share a NULL row). ``principal_type``
     ``USER`` matches the owning or assigned user, ``GROUP`` the owning or assigned group;
     ``stage_id`` filters on the first stage each deal entered.
+
+    ``breakdown`` (``user``, ``group``, ``source`` or ``first_stage``) adds, per value of
+    that dimension, the rows the same run filtered by the value would store (per pipeline
+    and across all pipelines), and the row across all pipelines; each such row is marked
+    (``breakdown``, ``all_pipelines``). ``store_deals`` (default true) keeps the deals the
+    run counted (``dyno-reports deals RUN_ID``).
 
     ``lock_timeout_ms`` (default 60 s) bounds every lock wait and ``statement_timeout_ms``
     (default 30 min) every statement of the run; reaching either ends the run ``FAILED``
@@ -83,6 +92,8 @@ def run_deal_win_loss_report(
         principal_id=principal_id,
         source=source,
         stage_id=stage_id,
+        breakdown=breakdown,
+        store_deals=store_deals,
     )
     limits = RunLimits.validate(lock_timeout_ms, statement_timeout_ms)
     return execute_report(conn, params, limits, parse_uuid("request_id", request_id))
@@ -100,6 +111,9 @@ def run_deal_aging_report(
     principal_id: UuidLike | None = None,
     stage_id: UuidLike | None = None,
     *,
+    breakdown: str | None = None,
+    store_deals: bool = True,
+    stage_threshold_days: Mapping[UuidLike, int] | None = None,
     lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
     request_id: UuidLike | None = None,
@@ -109,7 +123,12 @@ def run_deal_aging_report(
     Open deals whose current stage was entered in the optional period; one fact row per
     (pipeline, current stage). A deal is at risk after more than ``threshold_days`` in its
     stage or, when given, more than ``cycle_threshold_days`` since it was created.
-    Timeouts and ``request_id`` as for ``run_deal_win_loss_report``.
+    ``stage_threshold_days`` (stage id -> days) replaces ``threshold_days`` for those stages
+    (each must be a stage of the tenant). ``breakdown`` (``user`` or ``group``) adds the
+    rows per value, per pipeline and stage, per pipeline across its stages and across
+    everything, and the rows across all stages and all pipelines (marked ``breakdown``,
+    ``all_pipelines``, ``all_stages``). ``store_deals``, timeouts and ``request_id`` as for
+    ``run_deal_win_loss_report``.
     """
     params = AgingParameters.validate(
         tenant_id=tenant_id,
@@ -121,6 +140,9 @@ def run_deal_aging_report(
         principal_type=principal_type,
         principal_id=principal_id,
         stage_id=stage_id,
+        breakdown=breakdown,
+        store_deals=store_deals,
+        stage_threshold_days=stage_threshold_days,
     )
     limits = RunLimits.validate(lock_timeout_ms, statement_timeout_ms)
     return execute_report(conn, params, limits, parse_uuid("request_id", request_id))

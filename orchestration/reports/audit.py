@@ -10,7 +10,11 @@ lock and writes nothing, so it is safe while runs are going on):
 - stuck runs: ``IN_PROGRESS`` headers whose run lock nobody holds (the process died and
   recovery has not run yet; ``recover_stale_runs`` fixes them);
 - cross-tenant facts: fact rows whose ``tenant_id`` differs from their run's, or that sit
-  in the other report's fact table.
+  in the other report's fact table;
+- the deals behind runs (``store_deals``): deal rows without a ``SUCCEEDED`` run that kept
+  them (or whose deals retention deleted), of another tenant or report, runs whose
+  ``deal_count`` differs from the rows present, and runs whose deals do not sum to their
+  seeds' fact rows exactly (counts and amounts per pipeline, and stage for aging).
 
 For ``dyno-reports runs --check``, the Dagster daemon and the tests.
 """
@@ -23,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from orchestration.reports.facts_statement import report_sql
 from orchestration.reports.run_bounds import storage_required
 from orchestration.reports.run_lock import LOCK_NAMESPACE, lock_key_sql
 
@@ -45,6 +50,11 @@ class AuditResult:
     stuck_runs: int = 0
     cross_tenant_fact_rows: int = 0
     wrong_report_fact_rows: int = 0
+    deal_rows: int = 0
+    orphan_deal_rows: int = 0
+    misplaced_deal_rows: int = 0
+    miscounted_deal_runs: int = 0
+    deals_differ_from_facts_runs: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -55,6 +65,10 @@ class AuditResult:
             "IN_PROGRESS runs whose process is gone (run recover_stale_runs)": self.stuck_runs,
             "fact rows whose tenant differs from their run's": self.cross_tenant_fact_rows,
             "fact rows in the other report's fact table": self.wrong_report_fact_rows,
+            "deal rows without a SUCCEEDED run that kept them": self.orphan_deal_rows,
+            "deal rows of another tenant or report than their run's": self.misplaced_deal_rows,
+            "runs whose deal rows differ from their deal_count": self.miscounted_deal_runs,
+            "runs whose deals do not sum to their fact rows": self.deals_differ_from_facts_runs,
         }
         return [f"{count} {what}" for what, count in found.items() if count]
 
@@ -90,6 +104,8 @@ def audit_report_runs(conn: psycopg.Connection[Any]) -> AuditResult:
             ),
         ).fetchone()
         assert miscounted_row is not None
+        deals = conn.execute(report_sql("audit_deals.sql")).fetchone()
+        assert deals is not None
     stuck = _count_stuck_runs(conn)
     return AuditResult(
         runs_by_status={str(status): int(count) for status, count in statuses},
@@ -100,6 +116,11 @@ def audit_report_runs(conn: psycopg.Connection[Any]) -> AuditResult:
         stuck_runs=stuck,
         cross_tenant_fact_rows=sum(count[2] for count in counts),
         wrong_report_fact_rows=sum(count[3] for count in counts),
+        deal_rows=int(deals[0]),
+        orphan_deal_rows=int(deals[1]),
+        misplaced_deal_rows=int(deals[2]),
+        miscounted_deal_runs=int(deals[3]),
+        deals_differ_from_facts_runs=int(deals[4]),
     )
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -38,6 +39,7 @@ from orchestration.reports.errors import ReportOutcomeUnknownError, ReportRunErr
 from orchestration.reports.facts_statement import (
     apply_local_settings,
     facts_statement_settings,
+    finish_run,
     write_facts,
 )
 from orchestration.reports.parameters import ReportParameters, RunLimits
@@ -52,13 +54,17 @@ from orchestration.reports.run_bounds import (
 )
 from orchestration.reports.run_lock import LOCK_NAMESPACE, release_run_lock, run_lock_key
 from orchestration.reports.settlement import RunSession, conninfo_of, settle_failed_run
+from orchestration.reports.stage_thresholds import check_stage_thresholds
 
 logger = logging.getLogger(__name__)
 
 
 # A deadlock or serialization failure of the facts transaction (another session took locks
-# against the documented order) rolls it back whole: it is run again, this often at most.
+# against the documented order) rolls it back whole: it is run again, this often at most;
+# the header transaction likewise.
 FACTS_ATTEMPTS: Final = 3
+HEADER_ATTEMPTS: Final = 3
+_RETRIED: Final = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 FACTS_RETRY_PAUSE_S: Final = 0.1
 # A concurrent first call of the same request can win the header insert this many times in
 # a row (each time it then failed) before this call gives up.
@@ -96,22 +102,11 @@ def _execute_once(
     require_idle(conn)
     run_id = uuid.uuid4()
     lock_key = run_lock_key(run_id)
-    conninfo = conninfo_of(conn)
-    session: RunSession | None = None
-    header_written = committing = False
+    started = _start_run(conn, params, limits, request_id, run_id, lock_key)
+    if isinstance(started, uuid.UUID):
+        return started  # the request's run that SUCCEEDED
+    committing = False
     try:
-        with storage_required(), timeouts_explained(limits), conn.transaction():
-            apply_limits(conn, limits)
-            # Recovery shares the header's transaction (fewer round trips): a failure in
-            # either leaves nothing written, as when they committed apart.
-            mark_stale_runs_failed(conn)
-            if request_id is not None:
-                stored = stored_run_of_request(conn, request_id, params)
-                if stored is not None:
-                    return stored
-            generated_at, session = _lock_and_start_session(conn, conninfo, lock_key)
-            _insert_header(conn, run_id, params, generated_at, request_id)
-        header_written = True
         for attempt in range(1, FACTS_ATTEMPTS + 1):
             try:
                 with timeouts_explained(limits), conn.transaction():
@@ -119,13 +114,8 @@ def _execute_once(
                     apply_local_settings(
                         conn, {**limit_settings(limits), **facts_statement_settings(conn)}
                     )
-                    fact_count = write_facts(conn, run_id, params, generated_at)
-                    finished = conn.execute(
-                        "update dyno_crm.report_run set status = 'SUCCEEDED', fact_count = %s"
-                        " where run_id = %s and status = 'IN_PROGRESS'",
-                        (fact_count, run_id),
-                    )
-                    if finished.rowcount != 1:
+                    written = write_facts(conn, run_id, params, started.generated_at)
+                    if finish_run(conn, run_id, written) != 1:
                         raise ReportRunError(
                             f"run {run_id} is no longer IN_PROGRESS"
                             " (recovered as stale while it ran)"
@@ -133,22 +123,11 @@ def _execute_once(
                     # Nothing but the COMMIT is left: an error from here on may hide a success.
                     committing = True
                 break
-            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as error:
+            except _RETRIED as error:
                 # The facts transaction rolled back whole; the header and the run lock stand.
-                if attempt == FACTS_ATTEMPTS:
-                    raise
-                logger.warning(
-                    "run %s: %s; its facts transaction runs again (attempt %d of %d)",
-                    run_id,
-                    error.diag.message_primary,
-                    attempt + 1,
-                    FACTS_ATTEMPTS,
-                )
-                time.sleep(FACTS_RETRY_PAUSE_S * attempt)
+                _before_retry(run_id, "facts", error, attempt, FACTS_ATTEMPTS)
     except BaseException as error:
-        if session is None or not header_written:
-            raise
-        status = settle_failed_run(conn, session, run_id, error)
+        status = settle_failed_run(conn, started.session, run_id, error)
         if status == "SUCCEEDED":
             logger.warning(
                 "run %s: the connection died while committing, but the commit had reached"
@@ -161,9 +140,72 @@ def _execute_once(
         raise
     finally:
         # A session lock outlives a rolled-back transaction: always give it back.
-        if session is not None:
-            release_run_lock(conn, lock_key)
+        release_run_lock(conn, lock_key)
     return run_id
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A run whose IN_PROGRESS header is committed, its run lock held by ``session``."""
+
+    generated_at: datetime
+    session: RunSession
+
+
+def _start_run(
+    conn: psycopg.Connection[Any],
+    params: ReportParameters,
+    limits: RunLimits,
+    request_id: uuid.UUID | None,
+    run_id: uuid.UUID,
+    lock_key: int,
+) -> _Started | uuid.UUID:
+    """The header transaction (with recovery and the request's lookup): the started run, or
+    the request's run that SUCCEEDED. A deadlock or serialization failure runs it again."""
+    conninfo = conninfo_of(conn)
+    for attempt in range(1, HEADER_ATTEMPTS + 1):
+        locked = False
+        try:
+            with storage_required(), timeouts_explained(limits), conn.transaction():
+                apply_limits(conn, limits)
+                # Recovery shares the header's transaction (fewer round trips): a failure in
+                # either leaves nothing written, as when they committed apart.
+                mark_stale_runs_failed(conn)
+                if request_id is not None:
+                    stored = stored_run_of_request(conn, request_id, params)
+                    if stored is not None:
+                        return stored
+                check_stage_thresholds(conn, params)
+                generated_at, session = _lock_and_start_session(conn, conninfo, lock_key)
+                locked = True
+                _insert_header(conn, run_id, params, generated_at, request_id)
+            return _Started(generated_at=generated_at, session=session)
+        except BaseException as error:
+            # Nothing was written; the run lock is a session lock, which the rollback kept:
+            # give it back (a next attempt then takes it once, not twice).
+            if locked:
+                release_run_lock(conn, lock_key)
+            if not isinstance(error, _RETRIED):
+                raise
+            _before_retry(run_id, "header", error, attempt, HEADER_ATTEMPTS)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _before_retry(
+    run_id: uuid.UUID, what: str, error: psycopg.Error, attempt: int, attempts: int
+) -> None:
+    """Raise ``error`` after the last attempt; else log it and pause before the next."""
+    if attempt == attempts:
+        raise error
+    logger.warning(
+        "run %s: %s; its %s transaction runs again (attempt %d of %d)",
+        run_id,
+        error.diag.message_primary,
+        what,
+        attempt + 1,
+        attempts,
+    )
+    time.sleep(FACTS_RETRY_PAUSE_S * attempt)
 
 
 def _lock_and_start_session(

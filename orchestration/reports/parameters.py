@@ -8,12 +8,25 @@ raised before anything is written.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Literal
 
 PrincipalType = Literal["USER", "GROUP"]
 PRINCIPAL_TYPES: Final = ("USER", "GROUP")
+
+Breakdown = Literal["user", "group", "source", "first_stage"]
+# The dimensions each report can break its rows down by, in the order they are offered.
+WIN_LOSS_BREAKDOWNS: Final[tuple[Breakdown, ...]] = ("user", "group", "source", "first_stage")
+AGING_BREAKDOWNS: Final[tuple[Breakdown, ...]] = ("user", "group")
+# The filter each breakdown's values take the place of in the fact rows.
+_BREAKDOWN_FILTER: Final = {
+    "user": ("principal_type", "principal_id"),
+    "group": ("principal_type", "principal_id"),
+    "source": ("source",),
+    "first_stage": ("stage_id",),
+}
 
 # deal.source and the fact tables' source column are VARCHAR(200).
 SOURCE_MAX_LENGTH: Final = 200
@@ -161,6 +174,65 @@ def parse_threshold(field: str, value: object, *, required: bool) -> int | None:
     return value
 
 
+def parse_breakdown(
+    value: object, allowed: tuple[Breakdown, ...], filters: Mapping[str, object]
+) -> Breakdown | None:
+    """One of ``allowed``, or None; refused when the run already filters that dimension to
+    one value (its rows would then hold both the filter and the breakdown's values)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        names = ", ".join(repr(name) for name in allowed)
+        raise ReportInputError("breakdown", f"must be one of {names}, not {_shown(value)}")
+    breakdown: Breakdown = value  # type: ignore[assignment]
+    given = [name for name in _BREAKDOWN_FILTER[breakdown] if filters.get(name) is not None]
+    if given:
+        raise ReportInputError(
+            "breakdown",
+            f"{breakdown!r} cannot be combined with the {given[0]} filter: the rows of a"
+            f" {breakdown} breakdown hold each value in that column; drop one of the two",
+        )
+    return breakdown
+
+
+def parse_store_deals(value: object) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, bool):
+        raise ReportInputError("store_deals", f"must be true or false, not {_shown(value)}")
+    return value
+
+
+def parse_stage_thresholds(value: object) -> tuple[tuple[uuid.UUID, int], ...]:
+    """Stage id -> days, from a mapping (or pairs); sorted by stage id, each stage once."""
+    field = "stage_threshold_days"
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        pairs: list[tuple[object, object]] = list(value.items())
+    elif isinstance(value, list | tuple):
+        pairs = []
+        for pair in value:
+            if not isinstance(pair, list | tuple) or len(pair) != 2:
+                raise ReportInputError(
+                    field, f"must map stage ids to days, not hold {_shown(pair)}"
+                )
+            pairs.append((pair[0], pair[1]))
+    else:
+        raise ReportInputError(
+            field, f"must map stage ids to days, not be a {type(value).__name__}"
+        )
+    thresholds: dict[uuid.UUID, int] = {}
+    for stage, days in pairs:
+        stage_id = require_uuid(field, stage)
+        if stage_id in thresholds:
+            raise ReportInputError(field, f"stage {stage_id} is given twice")
+        parsed = parse_threshold(f"{field}[{stage_id}]", days, required=True)
+        assert parsed is not None
+        thresholds[stage_id] = parsed
+    return tuple(sorted(thresholds.items(), key=lambda item: str(item[0])))
+
+
 def parse_timeout_ms(field: str, value: object, default: int) -> int:
     """A timeout in whole milliseconds, ``1..MAX_TIMEOUT_MS``; ``None`` means ``default``."""
     if value is None:
@@ -209,6 +281,22 @@ def _text(value: uuid.UUID | None) -> str | None:
     return str(value) if value is not None else None
 
 
+def _options(
+    breakdown: Breakdown | None,
+    store_deals: bool,
+    stage_thresholds: tuple[tuple[uuid.UUID, int], ...] = (),
+) -> dict[str, Any]:
+    """The options beyond the seeds' that differ from their defaults, for ``input_params``."""
+    options: dict[str, Any] = {}
+    if breakdown is not None:
+        options["breakdown"] = breakdown
+    if not store_deals:
+        options["store_deals"] = False
+    if stage_thresholds:
+        options["stage_threshold_days"] = {str(stage): days for stage, days in stage_thresholds}
+    return options
+
+
 @dataclass(frozen=True)
 class WinLossParameters:
     """Deal Win/Loss Analysis: deals whose current stage is terminal, entered in the period."""
@@ -224,6 +312,8 @@ class WinLossParameters:
     principal_id: uuid.UUID | None = None
     source: str | None = None
     stage_id: uuid.UUID | None = None
+    breakdown: Breakdown | None = None
+    store_deals: bool = True
 
     @classmethod
     def validate(
@@ -236,11 +326,21 @@ class WinLossParameters:
         principal_id: object = None,
         source: object = None,
         stage_id: object = None,
+        breakdown: object = None,
+        store_deals: object = True,
     ) -> WinLossParameters:
         start, end = parse_period(period_start, period_end, required=True)
         assert start is not None
         assert end is not None
         kind, principal = parse_principal(principal_type, principal_id)
+        parsed_source = parse_source(source)
+        parsed_stage = parse_uuid("stage_id", stage_id)
+        filters = {
+            "principal_type": kind,
+            "principal_id": principal,
+            "source": parsed_source,
+            "stage_id": parsed_stage,
+        }
         return cls(
             tenant_id=require_uuid("tenant_id", tenant_id),
             period_start=start,
@@ -248,12 +348,15 @@ class WinLossParameters:
             pipeline_id=parse_uuid("pipeline_id", pipeline_id),
             principal_type=kind,
             principal_id=principal,
-            source=parse_source(source),
-            stage_id=parse_uuid("stage_id", stage_id),
+            source=parsed_source,
+            stage_id=parsed_stage,
+            breakdown=parse_breakdown(breakdown, WIN_LOSS_BREAKDOWNS, filters),
+            store_deals=parse_store_deals(store_deals),
         )
 
     def input_params(self, generated_at: datetime) -> dict[str, Any]:
-        """The seeds' ``input_params`` document."""
+        """The seeds' ``input_params`` document; an option beyond the seeds' only when it is
+        given (so a seeds' call stores the seeds' document)."""
         return {
             "pipeline_id": _text(self.pipeline_id),
             "principal_type": self.principal_type,
@@ -262,6 +365,7 @@ class WinLossParameters:
             "stage_id": _text(self.stage_id),
             "period_start": _iso(self.period_start),
             "period_end": _iso(self.period_end),
+            **_options(self.breakdown, self.store_deals),
         }
 
     def query_params(self, generated_at: datetime) -> dict[str, Any]:
@@ -274,6 +378,8 @@ class WinLossParameters:
             "principal_id": self.principal_id,
             "source": self.source,
             "stage_id": self.stage_id,
+            "breakdown": self.breakdown,
+            "store_deals": self.store_deals,
         }
 
 
@@ -282,7 +388,6 @@ class AgingParameters:
     """Deal Aging / At-Risk: open deals, as of ``period_end`` (else the run's start)."""
 
     report_type: ClassVar[str] = "deal_aging"
-    facts_sql: ClassVar[str] = "aging_facts.sql"
 
     tenant_id: uuid.UUID
     threshold_days: int
@@ -293,6 +398,10 @@ class AgingParameters:
     principal_type: PrincipalType | None = None
     principal_id: uuid.UUID | None = None
     stage_id: uuid.UUID | None = None
+    breakdown: Breakdown | None = None
+    store_deals: bool = True
+    # (stage id, days) sorted by stage id: a stage's own threshold instead of threshold_days
+    stage_threshold_days: tuple[tuple[uuid.UUID, int], ...] = ()
 
     @classmethod
     def validate(
@@ -306,11 +415,15 @@ class AgingParameters:
         principal_type: object = None,
         principal_id: object = None,
         stage_id: object = None,
+        breakdown: object = None,
+        store_deals: object = True,
+        stage_threshold_days: object = None,
     ) -> AgingParameters:
         start, end = parse_period(period_start, period_end, required=False)
         kind, principal = parse_principal(principal_type, principal_id)
         threshold = parse_threshold("threshold_days", threshold_days, required=True)
         assert threshold is not None
+        filters = {"principal_type": kind, "principal_id": principal}
         return cls(
             tenant_id=require_uuid("tenant_id", tenant_id),
             threshold_days=threshold,
@@ -323,7 +436,18 @@ class AgingParameters:
             principal_type=kind,
             principal_id=principal,
             stage_id=parse_uuid("stage_id", stage_id),
+            breakdown=parse_breakdown(breakdown, AGING_BREAKDOWNS, filters),
+            store_deals=parse_store_deals(store_deals),
+            stage_threshold_days=parse_stage_thresholds(stage_threshold_days),
         )
+
+    @property
+    def facts_sql(self) -> str:
+        """The seeds' rows alone come from the group-by-group walk (aging_facts.sql); with
+        deals or totals, every open deal is read once (aging_detail.sql)."""
+        if self.breakdown is None and not self.store_deals:
+            return "aging_facts.sql"
+        return "aging_detail.sql"
 
     def as_of(self, generated_at: datetime) -> datetime:
         return self.period_end if self.period_end is not None else generated_at
@@ -340,6 +464,7 @@ class AgingParameters:
             "principal_id": _text(self.principal_id),
             "stage_id": _text(self.stage_id),
             "as_of": self.as_of(generated_at).isoformat(),
+            **_options(self.breakdown, self.store_deals, self.stage_threshold_days),
         }
 
     def query_params(self, generated_at: datetime) -> dict[str, Any]:
@@ -354,6 +479,10 @@ class AgingParameters:
             "principal_id": self.principal_id,
             "stage_id": self.stage_id,
             "as_of": self.as_of(generated_at),
+            "breakdown": self.breakdown,
+            "store_deals": self.store_deals,
+            "threshold_stage_ids": [stage for stage, _ in self.stage_threshold_days],
+            "threshold_stage_days": [days for _, days in self.stage_threshold_days],
         }
 
 

@@ -71,12 +71,30 @@ left join {pipelines} as stage_pipelines
         stages.tenant_id = stage_pipelines.tenant_id
         and stages.pipeline_id = stage_pipelines.pipeline_id
 where facts.run_id = %(run_id)s
+-- The seeds' rows first (by pipeline, then stage), then the total across pipelines; then
+-- each breakdown value's rows, values sorted and the deals without one last. Within a
+-- pipeline its row across stages comes last.
 order by
+    facts.breakdown nulls first,
+    {breakdown_value} nulls last,
+    facts.all_pipelines,
     pipelines.pipeline_name nulls last,
     facts.pipeline_id,
-    stages.stage_order,
+    stages.stage_order nulls last,
     stage_name
 """
+
+
+# The value a breakdown row stands for, to sort by (only win/loss has source and a
+# first-stage breakdown).
+_BREAKDOWN_VALUE: Final = {
+    "deal_win_loss": (
+        "case facts.breakdown when 'source' then facts.source"
+        " when 'first_stage' then stages.stage_name || facts.stage_id::text"
+        " else facts.principal_id::text end"
+    ),
+    "deal_aging": "case when facts.breakdown is not null then facts.principal_id::text end",
+}
 
 
 def recent_runs(
@@ -107,6 +125,7 @@ def run_facts(
 ) -> list[Row]:
     """The run's fact rows, each with ``pipeline_name`` and ``stage_name`` where known."""
     query = sql.SQL(_FACTS).format(
+        breakdown_value=sql.SQL(_BREAKDOWN_VALUE[report_type]),
         facts=sql.Identifier("dyno_crm", FACT_TABLES[report_type]),
         pipelines=sql.Identifier(MODELS_SCHEMA, "stg_dyno_crm__pipelines"),
         stages=sql.Identifier(MODELS_SCHEMA, "stg_dyno_crm__pipeline_stages"),

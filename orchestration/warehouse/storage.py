@@ -37,12 +37,14 @@ _CREATED: Final = re.compile(r"create\s+(?:table|index)\s+if\s+not\s+exists\s+([
 
 @dataclass(frozen=True)
 class _Migration:
-    """A column the seeds' ``report_run`` lacks, its SQL, and an index over it if any."""
+    """Columns the seeds' ``table`` lacks (``column`` is the first, checked for), their
+    SQL, and an index over them if any."""
 
     column: str
     column_sql: str
     index: str | None = None
     index_sql: str | None = None
+    table: str = "report_run"
 
 
 # Columns added to existing storage, in the order they came (see docs/deviations.md).
@@ -62,6 +64,24 @@ _MIGRATIONS: Final = (
         "report_run_request.sql",
         "dyno_crm.ux_report_run_request",
         "report_run_request_index.sql",
+    ),
+    # the deals behind every number (orchestration.reports.facts_statement)
+    _Migration("deal_count", "report_run_deals.sql"),
+    _Migration("data_latest_stage_entry", "report_run_freshness.sql"),
+    # breakdowns, totals and win-rate intervals; the uniqueness extended to them
+    _Migration(
+        "breakdown",
+        "report_win_loss_breakdowns.sql",
+        "dyno_crm.ux_rdw1_dimensions",
+        "report_win_loss_dimensions_index.sql",
+        table="report_deal_win_loss_fact",
+    ),
+    _Migration(
+        "breakdown",
+        "report_aging_breakdowns.sql",
+        "dyno_crm.ux_rdfa_dimensions",
+        "report_aging_dimensions_index.sql",
+        table="report_deal_aging_fact",
     ),
 )
 
@@ -86,8 +106,8 @@ def missing_storage(conn: psycopg.Connection[Any]) -> list[str]:
         ).fetchall()
         missing = [str(row[0]) for row in rows]
         for migration in _MIGRATIONS:
-            if not _report_run_has_column(conn, migration.column):
-                missing.append(f"{_STORAGE_SCHEMA}.report_run.{migration.column}")
+            if not _has_column(conn, migration.table, migration.column):
+                missing.append(f"{_STORAGE_SCHEMA}.{migration.table}.{migration.column}")
     return missing
 
 
@@ -131,19 +151,18 @@ def create_source_tables(conn: psycopg.Connection[Any]) -> None:
         conn.execute(warehouse_sql("crm_sources.sql"))
 
 
-def _report_run_has_column(conn: psycopg.Connection[Any], column: str) -> bool:
+def _has_column(conn: psycopg.Connection[Any], table: str, column: str) -> bool:
     present = conn.execute(
         "select 1 from information_schema.columns"
-        " where table_schema = 'dyno_crm' and table_name = 'report_run'"
-        " and column_name = %s",
-        (column,),
+        " where table_schema = 'dyno_crm' and table_name = %s and column_name = %s",
+        (table, column),
     ).fetchone()
     return present is not None
 
 
 def _migrate(conn: psycopg.Connection[Any], migration: _Migration) -> None:
     """Add the migration's column, then its index, where missing (the caller's transaction)."""
-    if not _report_run_has_column(conn, migration.column):
+    if not _has_column(conn, migration.table, migration.column):
         conn.execute(warehouse_sql(migration.column_sql))
     if migration.index is not None and migration.index_sql is not None:
         indexed = conn.execute("select to_regclass(%s)", (migration.index,)).fetchone()

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 
-_FINISH_MARKER = b"set status = 'SUCCEEDED'"
+_FINISH_MARKER = b"status = 'SUCCEEDED',"  # the SET list of reports/sql/finish_run.sql
 _COMMIT = b"COMMIT\x00"
 _BUFFER = 65536
 # Time for the server to commit a forwarded COMMIT before the connection is cut.

@@ -66,8 +66,10 @@ def aging_job(tenant: uuid.UUID, threshold_days: int, end: datetime) -> dict[str
 
 # Where a run can be parked, as the start of the statement its backend then waits in.
 PARKED_IN_RECOVERY = "with candidates as materialized"
-PARKED_IN_FACTS = "insert into dyno_crm.report_deal_"
-PARKED_IN_FINISH = "update dyno_crm.report_run set status = 'SUCCEEDED'"
+# pg_stat_activity shows the first 1 kB of a query: the facts statements say this in their
+# opening comment (reports/sql/win_loss_facts.sql, aging_facts.sql, aging_detail.sql).
+PARKED_IN_FACTS = "facts of one run"
+PARKED_IN_FINISH = "status = 'SUCCEEDED',"  # reports/sql/finish_run.sql
 
 
 def spawn_win_loss(

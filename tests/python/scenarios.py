@@ -392,6 +392,69 @@ def load_random(batch: CrmBatch, deals: int = 400, seed: int = 20251122) -> None
         batch.history(t, d, entries)
 
 
+# --- Sample sizes: the win rate's interval on random counts ----------------------------------
+
+SIZES_TENANT = uid("sample-sizes", "tenant")
+SIZES_SOURCES = ("web", "referral", None)
+
+
+@dataclass(frozen=True)
+class SampleSize:
+    """One pipeline's closed deals in Q1 2025: how many were won and lost."""
+
+    pipeline: Pipeline
+    won: int
+    lost: int
+    amounts: bool  # False: every deal of the pipeline has no amount (win rate by amount NULL)
+
+
+def sample_sizes(seed: int = 20251201) -> list[SampleSize]:
+    """The edge cases (a single deal, all won, all lost, no amounts), then random counts:
+    1 to 60 closed deals per pipeline, each split into won and lost at random."""
+    rng = random.Random(seed)
+    counts = [(0, 1, True), (1, 0, True), (0, 9, True), (12, 0, True), (3, 4, False)]
+    for _ in range(22):
+        closed = rng.randint(1, 60)
+        won = rng.randint(0, closed)
+        counts.append((won, closed - won, True))
+    return [
+        SampleSize(pipeline_ids(f"sz-p{n}"), won, lost, amounts)
+        for n, (won, lost, amounts) in enumerate(counts)
+    ]
+
+
+def load_sample_sizes(batch: CrmBatch, seed: int = 20251202) -> None:
+    """One pipeline per ``sample_sizes`` entry; each deal enters Lead, then closes in Q1 2025.
+    Amounts random (some NULL, some 0), sources random (some NULL)."""
+    rng = random.Random(seed)
+    t = SIZES_TENANT
+    for n, size in enumerate(sample_sizes()):
+        pipeline = standard_pipeline(batch, t, f"S{n}", f"sz-p{n}")
+        outcomes = [pipeline.won] * size.won + [pipeline.lost] * size.lost
+        for k, stage in enumerate(outcomes):
+            entered = Q1_START + timedelta(seconds=rng.randrange(0, 80 * 86400))
+            amount = None
+            if size.amounts and rng.random() < 0.9:
+                amount = Decimal(0 if rng.random() < 0.1 else rng.randrange(100, 2_000_000)) / 100
+            d = batch.deal(
+                t,
+                pipeline_id=pipeline.id,
+                created_at=entered - timedelta(days=1),
+                amount=amount,
+                source=rng.choice(SIZES_SOURCES),
+                id=uid("sz", str(n), str(k)),
+            )
+            closed = entered + timedelta(seconds=rng.randrange(60, 5 * 86400))
+            batch.history(
+                t,
+                d,
+                [
+                    StageEntry(pipeline.lead, pipeline.id, entered),
+                    StageEntry(stage, pipeline.id, closed),
+                ],
+            )
+
+
 def load_all(batch: CrmBatch, now: datetime) -> None:
     load_win_loss(batch)
     load_twins(batch)
@@ -400,3 +463,4 @@ def load_all(batch: CrmBatch, now: datetime) -> None:
     load_aging_groups(batch)
     load_overflow(batch)
     load_random(batch)
+    load_sample_sizes(batch)

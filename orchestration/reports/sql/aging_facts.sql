@@ -131,6 +131,24 @@ open_deals as not materialized (
         )
 ),
 
+-- A stage's own threshold (stage_threshold_days), else threshold_days.
+stage_thresholds as (
+    select
+        given.stage_id,
+        given.threshold_days
+    from
+        unnest(
+            %(threshold_stage_ids)s::uuid[], %(threshold_stage_days)s::integer[]
+        ) as given (stage_id, threshold_days)
+),
+
+-- The default threshold and the as-of time, for the groups below.
+run_threshold as (
+    select
+        %(threshold_days)s::integer as threshold_days,
+        %(as_of)s::timestamptz as as_of_time
+),
+
 -- Time in stage in microseconds: bigint arithmetic, exact and allocation-free, instead of
 -- numeric epoch division on every row (docs/performance.md); days once per group below.
 -- The as-of values are scalar subqueries, computed once: as expressions of a stable
@@ -140,21 +158,19 @@ aged as not materialized (
         pipeline_id,
         stage_id,
         amount,
+        stage_entered_at,
         greatest(
             0,
             (select (extract(epoch from %(as_of)s::timestamptz) * 1000000)::bigint)
             - stage_entered_epoch_us
         ) as us_in_stage,
-        -- more than N days (of 86400 s) in the stage or the cycle, compared exactly; NULL
-        -- (not at risk, in the filters below) when only the cycle could tell and it is not given
-        stage_entered_at < (
-            select %(as_of)s::timestamptz - %(threshold_days)s::integer * interval '86400 seconds'
-        )
-        or deal_created_at < (
+        -- more than N days (of 86400 s) since creation, compared exactly; NULL (not at risk,
+        -- in the filters below) when cycle_threshold_days is not given
+        deal_created_at < (
             select
                 %(as_of)s::timestamptz
                 - %(cycle_threshold_days)s::integer * interval '86400 seconds'
-        ) as is_at_risk
+        ) as is_cycle_at_risk
     from open_deals
 ),
 
@@ -166,12 +182,40 @@ pipeline_facts as (
     select
         pipeline_groups.pipeline_id,
         pipeline_groups.stage_id,
+        coalesce(stage_thresholds.threshold_days, run_threshold.threshold_days) as threshold_days,
         group_facts.*
     from pipeline_groups
+    cross join run_threshold
+    left join stage_thresholds
+        on pipeline_groups.stage_id = stage_thresholds.stage_id
     cross join lateral (
         select
-            count(*) filter (where aged.is_at_risk) as at_risk_count,
-            coalesce(sum(aged.amount) filter (where aged.is_at_risk), 0) as at_risk_amount,
+            -- the group's cutoff, a scalar subquery: computed once per group, not per row
+            count(*) filter (
+                where
+                aged.stage_entered_at < (
+                    select
+                        run_threshold.as_of_time
+                        - coalesce(stage_thresholds.threshold_days, run_threshold.threshold_days)
+                        * interval '86400 seconds' as stage_cutoff
+                )
+                or aged.is_cycle_at_risk
+            ) as at_risk_count,
+            coalesce(
+                sum(aged.amount) filter (
+                    where
+                    aged.stage_entered_at < (
+                        select
+                            run_threshold.as_of_time
+                            - coalesce(
+                                stage_thresholds.threshold_days, run_threshold.threshold_days
+                            )
+                            * interval '86400 seconds' as stage_cutoff
+                    )
+                    or aged.is_cycle_at_risk
+                ),
+                0
+            ) as at_risk_amount,
             sum(aged.us_in_stage) as total_us_in_stage,
             percentile_cont(0.5) within group (
                 order by aged.us_in_stage
@@ -189,12 +233,40 @@ no_pipeline_facts as (
     select
         null::uuid as pipeline_id,
         no_pipeline_groups.stage_id,
+        coalesce(stage_thresholds.threshold_days, run_threshold.threshold_days) as threshold_days,
         group_facts.*
     from no_pipeline_groups
+    cross join run_threshold
+    left join stage_thresholds
+        on no_pipeline_groups.stage_id = stage_thresholds.stage_id
     cross join lateral (
         select
-            count(*) filter (where aged.is_at_risk) as at_risk_count,
-            coalesce(sum(aged.amount) filter (where aged.is_at_risk), 0) as at_risk_amount,
+            -- the group's cutoff, a scalar subquery: computed once per group, not per row
+            count(*) filter (
+                where
+                aged.stage_entered_at < (
+                    select
+                        run_threshold.as_of_time
+                        - coalesce(stage_thresholds.threshold_days, run_threshold.threshold_days)
+                        * interval '86400 seconds' as stage_cutoff
+                )
+                or aged.is_cycle_at_risk
+            ) as at_risk_count,
+            coalesce(
+                sum(aged.amount) filter (
+                    where
+                    aged.stage_entered_at < (
+                        select
+                            run_threshold.as_of_time
+                            - coalesce(
+                                stage_thresholds.threshold_days, run_threshold.threshold_days
+                            )
+                            * interval '86400 seconds' as stage_cutoff
+                    )
+                    or aged.is_cycle_at_risk
+                ),
+                0
+            ) as at_risk_amount,
             sum(aged.us_in_stage) as total_us_in_stage,
             percentile_cont(0.5) within group (
                 order by aged.us_in_stage
@@ -224,7 +296,7 @@ select
     %(principal_type)s::varchar(5) as principal_type,
     %(principal_id)s::uuid as principal_id,
     stage_id,
-    %(threshold_days)s::integer as threshold_days,
+    threshold_days,
     %(cycle_threshold_days)s::integer as cycle_threshold_days,
     at_risk_count,
     at_risk_amount,

@@ -81,3 +81,55 @@ on dyno_crm.report_deal_aging_fact (tenant_id, pipeline_id);
 
 create index if not exists ix_rdfa_principal
 on dyno_crm.report_deal_aging_fact (tenant_id, principal_type, principal_id);
+
+-- The deals behind each run's numbers (store_deals, default true), written by the run's
+-- facts statement in the same transaction. No foreign key to report_run: its check would
+-- lock the header once per deal row (260k for a big tenant's aging); the audit finds deal
+-- rows without a SUCCEEDED run instead. Retention (`dyno-reports prune`) deletes them.
+-- Indexed by run only, not unique on (run_id, deal_id): a deal is counted once per run by
+-- construction (the models are unique on (tenant_id, deal_id), dbt-tested), and a unique
+-- index made storing a big tenant's 260k open deals a third slower (docs/performance.md).
+create table if not exists dyno_crm.report_win_loss_deal (
+    run_id uuid not null,
+    tenant_id uuid not null,
+    deal_id uuid not null,
+    pipeline_id uuid,
+    outcome varchar(4) not null,
+    amount numeric(20, 2) not null,
+    closed_at timestamptz not null,
+    first_stage_id uuid,
+    source varchar(200),
+    owned_by_user_id uuid,
+    owned_by_group_id uuid,
+    assigned_user_id uuid,
+    assigned_group_id uuid,
+    constraint ck_report_win_loss_deal_outcome check (outcome in ('WON', 'LOST'))
+);
+
+create table if not exists dyno_crm.report_aging_deal (
+    run_id uuid not null,
+    tenant_id uuid not null,
+    deal_id uuid not null,
+    pipeline_id uuid,
+    stage_id uuid not null,
+    stage_entered_at timestamptz not null,
+    days_in_stage numeric(12, 6) not null,
+    days_in_cycle numeric(12, 6) not null,
+    threshold_days integer not null,
+    at_risk boolean not null,
+    at_risk_by varchar(15),
+    amount numeric(20, 2) not null,
+    owned_by_user_id uuid,
+    owned_by_group_id uuid,
+    assigned_user_id uuid,
+    assigned_group_id uuid,
+    constraint ck_report_aging_deal_at_risk_by check (
+        at_risk_by in ('stage', 'cycle', 'stage_and_cycle')
+    )
+);
+
+create index if not exists ix_report_win_loss_deal_run
+on dyno_crm.report_win_loss_deal (run_id);
+
+create index if not exists ix_report_aging_deal_run
+on dyno_crm.report_aging_deal (run_id);

@@ -10,28 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runs import AG, AGING, WIN_LOSS, WL, run_cli
 
-from orchestration.cli.main import main
 from orchestration.db import connect
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 
 import scenarios
 from conftest import Env, create_database, drop_database, point_pg_at
 from report_rows import facts, run_count
-
-WL = str(scenarios.WL_TENANT)
-AG = str(scenarios.AG_TENANT)
-WIN_LOSS = ["win-loss", "--tenant", WL, "--from", "2025-01-01", "--to", "2025-04-01"]
-AGING = ["aging", "--tenant", AG, "--threshold-days", "10"]
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_:  # argparse exits on bad arguments
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def report_run_count(env: Env) -> int:
@@ -47,16 +33,21 @@ def test_win_loss_prints_a_table_of_the_stored_run(
     lines = out.splitlines()
     assert lines[0].startswith("Deal Win/Loss: run ")
     assert "SUCCEEDED" in lines[0]
-    assert lines[2].split() == [
-        "pipeline", "won", "lost", "win", "rate", "amount", "won", "amount", "lost",
-        "avg", "won", "avg", "lost",
+    assert lines[2].startswith("data: latest stage entry ")
+    assert lines[3] == f"deals: 6 stored (`dyno-reports deals {lines[0].split()[3]}`)"
+    assert lines[4].split() == [
+        "pipeline", "won", "lost", "n", "win", "rate", "95%", "interval", "amount", "won",
+        "amount", "lost", "win", "rate", "(amount)", "avg", "won", "avg", "lost",
     ]  # fmt: skip
-    # Q1 2025 of the win/loss scenario, as test_win_loss_report.py works it out.
-    assert [line.split() for line in lines[4:]] == [
-        ["P1", "3", "1", "75.0%", "400.00", "50.00", "133.33", "50.00"],
-        ["P2", "1", "0", "100.0%", "10.00", "0.00", "10.00", "-"],
-        ["(no", "pipeline)", "0", "1", "0.0%", "0.00", "70.00", "-", "70.00"],
-    ]
+    # Q1 2025 of the win/loss scenario, as test_win_loss_report.py works it out; the
+    # intervals are the Wilson intervals of 3/4, 1/1 and 0/1.
+    assert [line.split() for line in lines[6:]] == [
+        ["P1", "3", "1", "4", "75.0%", "30.1-95.4%", "400.00", "50.00", "88.9%", "133.33",
+         "50.00"],
+        ["P2", "1", "0", "1", "100.0%", "20.6-100.0%", "10.00", "0.00", "100.0%", "10.00", "-"],
+        ["(no", "pipeline)", "0", "1", "1", "0.0%", "0.0-79.4%", "0.00", "70.00", "0.0%", "-",
+         "70.00"],
+    ]  # fmt: skip
 
 
 def test_win_loss_json_equals_the_api_for_the_same_filters(

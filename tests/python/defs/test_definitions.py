@@ -18,7 +18,12 @@ from orchestration.settings import PROJECT_DIR
 
 pytestmark = pytest.mark.dagster
 
-JOB_NAMES = ("deal_win_loss_report_job", "deal_aging_report_job", "dbt_build_job")
+JOB_NAMES = (
+    "deal_win_loss_report_job",
+    "deal_aging_report_job",
+    "dbt_build_job",
+    "deal_retention_job",
+)
 MODELS = (
     "stg_dyno_crm__pipelines",
     "stg_dyno_crm__pipeline_stages",
@@ -27,12 +32,23 @@ MODELS = (
     "int_earliest_stage",
     "int_closing_instances",
     "int_current_deals",
+    "int_tenants",
 )
 
 
 @pytest.mark.parametrize("name", JOB_NAMES)
 def test_every_job_resolves(name: str) -> None:
     assert defs.resolve_job_def(name).name == name
+
+
+def test_both_schedules_are_registered_and_start_running() -> None:
+    schedules = {
+        schedule.name: defs.resolve_schedule_def(schedule.name) for schedule in defs.schedules or ()
+    }
+    assert set(schedules) == {"warehouse_refresh_schedule", "deal_retention_schedule"}
+    assert schedules["deal_retention_schedule"].job_name == "deal_retention_job"
+    for schedule in schedules.values():
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_the_dbt_models_and_both_reports_are_assets() -> None:

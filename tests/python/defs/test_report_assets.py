@@ -15,6 +15,7 @@ from orchestration.defs.partitions import TENANTS_PARTITIONS_NAME
 from orchestration.defs.report_assets import deal_aging_report
 from orchestration.defs.resources import PostgresResource
 from orchestration.defs.tenant_assets import REFRESHED_AT_TAG
+from orchestration.present.columns import report_columns
 from orchestration.reports import run_deal_aging_report, run_deal_win_loss_report
 from orchestration.reports.dagster_runs import headers_of_dagster_run
 from orchestration.reports.errors import is_transient
@@ -76,7 +77,13 @@ def test_win_loss_asset_stores_the_same_facts_as_the_api(pg_env: Env) -> None:
     assert asset_facts, "the scenario has deals of user 1 closed in Q1"
     assert metadata["fact_rows"].value == len(asset_facts)
     preview = str(metadata["preview"].value)
-    assert preview.startswith("| pipeline | won | lost |")
+    # The preview is the fact rows in the report's own columns (orchestration/present), the
+    # "by" column only with a breakdown.
+    headings = [column.heading for column in report_columns("deal_win_loss", asset_facts)]
+    assert "by" not in headings
+    assert preview.splitlines()[0] == "| " + " | ".join(headings) + " |"
+    assert headings[0] == "pipeline"
+    assert {"won", "lost"} <= set(headings)
     assert "P1" in preview
 
 
@@ -245,3 +252,34 @@ def test_a_retried_step_does_not_run_the_reports_it_already_stored(pg_env: Env) 
         other_run = str(uuid.uuid4())
         assert set(attempt(job, other_run).values()).isdisjoint(first.values())
         assert headers(other_run) == reports
+
+
+def test_a_reexecuted_run_finds_the_report_its_root_run_stored(pg_env: Env) -> None:
+    """A run killed after its report committed, then re-executed from the UI: the
+    re-execution is the same request (its root run's) and stores no second report."""
+    # rebuilt from its module, as a run launched by the daemon or the UI is
+    reconstructable = dg.build_reconstructable_job("dagster_jobs", "win_loss_report_job")
+    run_config = {
+        "ops": {"deal_win_loss_report": {"config": WIN_LOSS_CONFIG}},
+        "execution": {"config": {"in_process": {}}},
+    }
+    with dg.instance_for_test() as instance:
+        with dg.execute_job(reconstructable, instance, run_config=run_config) as first:
+            assert first.success
+            [event] = first.asset_materializations_for_node("deal_win_loss_report")
+            stored = str(event.metadata["run_id"].value)
+        options = dg.ReexecutionOptions(parent_run_id=first.run_id)
+        with dg.execute_job(
+            reconstructable, instance, run_config=run_config, reexecution_options=options
+        ) as again:
+            assert again.success
+            assert again.dagster_run.root_run_id == first.run_id
+            [event] = again.asset_materializations_for_node("deal_win_loss_report")
+            assert str(event.metadata["run_id"].value) == stored
+    with connect(pg_env) as conn:
+        row = conn.execute(
+            "select count(*) from dyno_crm.report_run where request_id = ("
+            "select request_id from dyno_crm.report_run where run_id = %s)",
+            (stored,),
+        ).fetchone()
+    assert row == (1,)

@@ -23,6 +23,7 @@ from orchestration.refresh.config import (
     parse_refresh_settings,
 )
 from orchestration.refresh.tenants import discover_tenants
+from orchestration.reports.retention import DEFAULT_DEAL_RETENTION_DAYS
 from orchestration.warehouse.crm_batch import CrmBatch, StageEntry
 from orchestration.warehouse.freshness import check_source_freshness, stale_reason
 from orchestration.warehouse.storage import create_source_tables
@@ -31,6 +32,8 @@ from conftest import Env, create_database, drop_database
 from scenarios import AG_TENANT, TWIN_A, TWIN_B, WL_TENANT
 
 BERLIN = ZoneInfo("Europe/Berlin")
+MINIMAL_REFRESH: dict[str, Any] = {"cron": "0 6 * * *"}
+MINIMAL_AGING: dict[str, Any] = {"threshold_days": 1}
 
 
 def spans(refreshed_at: datetime, zone: ZoneInfo) -> dict[str, tuple[str, str]]:
@@ -100,11 +103,55 @@ def test_refresh_settings_load_and_apply_per_tenant_overrides() -> None:
             },
             "aging.tenants",
         ),
+        # A breakdown of one report only (source, first_stage), a misspelling, a non-string.
+        *(
+            (
+                {"refresh": {"cron": "0 6 * * *", "breakdown": value}, "aging": MINIMAL_AGING},
+                "refresh.breakdown: must be one of 'user', 'group', 'none'",
+            )
+            for value in ("source", "first_stage", "USER", "", 1, False)
+        ),
+        *(
+            (
+                {"refresh": MINIMAL_REFRESH, "aging": MINIMAL_AGING, "retention": {"deal_days": v}},
+                f"retention.deal_days: {reason}",
+            )
+            for v, reason in (
+                (-1, "must be between 0 and 36500, not -1"),
+                (36_501, "must be between 0 and 36500, not 36501"),
+                ("90", "must be a whole number of days, not '90'"),
+                (True, "must be a whole number of days, not True"),
+                (30.5, "must be a whole number of days, not 30.5"),
+            )
+        ),
+        (
+            {"refresh": MINIMAL_REFRESH, "aging": MINIMAL_AGING, "retention": 90},
+            r"retention: must be a table \(\[retention\]\)",
+        ),
     ],
 )
 def test_bad_refresh_settings_name_the_key(document: dict[str, Any], key: str) -> None:
     with pytest.raises(RefreshSettingsError, match=f"^{key}"):
         parse_refresh_settings(document)
+
+
+def test_breakdown_and_deal_retention_default_to_the_shipped_values() -> None:
+    shipped = load_refresh_settings(SETTINGS_FILE)
+    assert (shipped.breakdown, shipped.deal_retention_days) == ("user", 90)
+    bare = parse_refresh_settings({"refresh": MINIMAL_REFRESH, "aging": MINIMAL_AGING})
+    assert (bare.breakdown, bare.deal_retention_days) == ("user", DEFAULT_DEAL_RETENTION_DAYS)
+    own = parse_refresh_settings(
+        {
+            "refresh": {**MINIMAL_REFRESH, "breakdown": "group"},
+            "aging": MINIMAL_AGING,
+            "retention": {"deal_days": 0},
+        }
+    )
+    assert (own.breakdown, own.deal_retention_days) == ("group", 0)
+    off = parse_refresh_settings(
+        {"refresh": {**MINIMAL_REFRESH, "breakdown": "none"}, "aging": MINIMAL_AGING}
+    )
+    assert off.breakdown is None
 
 
 def test_dyno_refresh_toml_names_the_settings_file_a_deployment_keeps(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from orchestration.defs.partitions import (
 from orchestration.refresh.calendar import parse_month_range
 from orchestration.refresh.config import load_refresh_settings, parse_refresh_settings
 from orchestration.refresh.standard_reports import standard_reports
-from orchestration.reports.parameters import ReportInputError
+from orchestration.reports.parameters import Breakdown, ReportInputError
 
 TENANT = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 OTHER = uuid.UUID("0b1f0b1f-0000-4000-8000-000000000001")
@@ -56,11 +57,38 @@ def test_standard_set_is_three_unfiltered_win_loss_periods_and_aging_as_of_the_r
             None,
             None,
         )
+        # refresh.toml's breakdown (by default per user): in the same run, no extra one
+        assert params.breakdown == "user"
+        assert params.store_deals
     assert reports.aging.period_end == refreshed_at
     assert reports.aging.period_start is None
     # the tenant's override, with the default cycle threshold inherited
     assert (reports.aging.threshold_days, reports.aging.cycle_threshold_days) == (30, 90)
     assert standard_reports(OTHER, refreshed_at, SETTINGS).aging.threshold_days == 14
+    assert reports.aging.breakdown == "user"
+    assert reports.aging.store_deals
+    assert reports.aging.stage_threshold_days == ()
+
+
+def test_the_standard_breakdown_follows_refresh_toml() -> None:
+    refreshed_at = datetime(2025, 3, 5, 5, 30, tzinfo=UTC)
+    cases: tuple[tuple[str, Breakdown | None], ...] = (("group", "group"), ("none", None))
+    for value, expected in cases:
+        settings = dataclasses.replace(SETTINGS, breakdown=expected)
+        assert settings == parse_refresh_settings(
+            {
+                "refresh": {"cron": "0 6 * * *", "timezone": "Europe/Berlin", "breakdown": value},
+                "aging": {
+                    "threshold_days": 14,
+                    "cycle_threshold_days": 90,
+                    "tenants": {str(TENANT): {"threshold_days": 30}},
+                },
+            }
+        )
+        reports = standard_reports(TENANT, refreshed_at, settings)
+        assert len(reports.win_loss) == 3  # the same runs, whatever the breakdown
+        assert {item.parameters.breakdown for item in reports.win_loss} == {expected}
+        assert reports.aging.breakdown == expected
 
 
 def test_a_naive_refresh_instant_is_refused() -> None:

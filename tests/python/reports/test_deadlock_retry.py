@@ -1,10 +1,9 @@
 """A deadlock against a run's facts transaction is retried inside the run, not reported as a
-failed report: another session takes the run's two tables in the opposite order."""
+failed report: another session takes two of the run's tables in the opposite order."""
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import psycopg
@@ -14,7 +13,7 @@ from orchestration.reports import run_deal_win_loss_report
 from orchestration.settings import MODELS_SCHEMA
 
 from conftest import Env
-from fault_tools import PARKED_IN_FACTS, unique_app_name, wait_until_parked
+from fault_tools import PARKED_IN_FINISH, unique_app_name, wait_until_parked
 from report_rows import facts, header
 from robustness_figures import FIGURES
 from scenarios import Q1_END, Q1_START, WL_TENANT
@@ -28,7 +27,6 @@ def test_a_deadlock_in_the_facts_transaction_is_retried_and_the_run_succeeds(
     quiet = facts(conn, run_deal_win_loss_report(conn, WL_TENANT, Q1_START, Q1_END))
     app = unique_app_name("deadlock")
     outcome: dict[str, Any] = {}
-    crossing_waits = threading.Event()
 
     def report() -> None:
         # This session detects the cycle first (50 ms), so it is the deadlock's victim.
@@ -39,28 +37,25 @@ def test_a_deadlock_in_the_facts_transaction_is_retried_and_the_run_succeeds(
                 outcome["error"] = error
 
     def crossing(other: Conn) -> None:
-        # Against the order: report_run first, then the fact table (which the parked run
-        # holds); then give both back at once, as soon as the run's wait is broken.
-        with other.transaction():
-            other.execute("lock table dyno_crm.report_run in share mode")
-            crossing_waits.set()
+        # Against the order: the model the run reads last (int_tenants, in its finish),
+        # then the fact table the run has written; both given back at once, as soon as the
+        # run's wait is broken.
+        try:
             other.execute("lock table dyno_crm.report_deal_win_loss_fact in share mode")
+        finally:
+            other.rollback()
 
     with (
-        connect(built_env) as parker,
         connect(built_env, options="-c deadlock_timeout=10000") as other,
         connect(built_env) as observer,
     ):
-        # Park the run in its facts statement: it holds the fact table, waits for the model.
-        parker.execute(f"lock table {MODELS_SCHEMA}.int_closing_instances in access exclusive mode")
+        # Park the run in its finish: it holds the fact table, waits for int_tenants.
+        other.execute(f"lock table {MODELS_SCHEMA}.int_tenants in access exclusive mode")
         runner = threading.Thread(target=report)
         runner.start()
-        wait_until_parked(observer, app, PARKED_IN_FACTS)
+        wait_until_parked(observer, app, PARKED_IN_FINISH)
         crosser = threading.Thread(target=crossing, args=(other,))
-        crosser.start()
-        assert crossing_waits.wait(10)
-        wait_for_lock_wait(observer, other.info.backend_pid)
-        parker.rollback()  # the run goes on, inserts, then waits for report_run: a cycle
+        crosser.start()  # waits for the fact table: a cycle, which the run's session breaks
         runner.join(timeout=60)
         crosser.join(timeout=60)
     FIGURES.add(runs_attempted=1, faults_injected=1)
@@ -72,14 +67,53 @@ def test_a_deadlock_in_the_facts_transaction_is_retried_and_the_run_succeeds(
     assert FIGURES.audit(conn).ok
 
 
-def wait_for_lock_wait(observer: Conn, pid: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = observer.execute(
-            "select wait_event_type from pg_stat_activity where pid = %s", (pid,)
-        ).fetchone()
-        observer.rollback()
-        if row == ("Lock",):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"backend {pid} never waited for its lock")
+# A serialization failure on the first header insert only (a sequence counts the inserts:
+# unlike a table it is not rolled back with the failed transaction): PostgreSQL's own error,
+# raised where a real one would be, without a race to stage.
+_FAIL_FIRST_HEADER = """
+create sequence dyno_crm.test_header_inserts;
+create function dyno_crm.test_fail_first_header() returns trigger language plpgsql as $$
+begin
+    if nextval('dyno_crm.test_header_inserts') = 1 then
+        raise exception 'could not serialize access (planted)'
+            using errcode = 'serialization_failure';
+    end if;
+    return new;
+end
+$$;
+create trigger test_fail_first_header before insert on dyno_crm.report_run
+for each row execute function dyno_crm.test_fail_first_header();
+"""
+
+
+def test_a_serialization_failure_of_the_header_is_retried_with_the_run_lock_taken_once(
+    conn: Conn, built_env: Env
+) -> None:
+    quiet = facts(conn, run_deal_win_loss_report(conn, WL_TENANT, Q1_START, Q1_END))
+    with connect(built_env) as planter:
+        planter.execute(_FAIL_FIRST_HEADER)
+        planter.commit()
+        try:
+            run_id = run_deal_win_loss_report(conn, WL_TENANT, Q1_START, Q1_END)
+            inserts = planter.execute(
+                "select last_value from dyno_crm.test_header_inserts"
+            ).fetchone()
+        finally:
+            planter.rollback()
+            planter.execute(
+                "drop trigger test_fail_first_header on dyno_crm.report_run;"
+                " drop function dyno_crm.test_fail_first_header();"
+                " drop sequence dyno_crm.test_header_inserts;"
+            )
+            planter.commit()
+    assert inserts == (2,)  # the failed insert, then the retried one
+    FIGURES.add(runs_attempted=1, faults_injected=1, runs_succeeded=1)
+    assert header(conn, run_id)["status"] == "SUCCEEDED"
+    assert facts(conn, run_id) == quiet
+    # The run lock was given back exactly once: this session holds no advisory lock now.
+    held = conn.execute(
+        "select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"
+    ).fetchone()
+    conn.rollback()
+    assert held == (0,)
+    assert FIGURES.audit(conn).ok

@@ -76,12 +76,16 @@ def latest_run(conn: Conn, tenant: uuid.UUID) -> dict[str, Any]:
 
 
 def test_an_error_while_computing_marks_the_run_failed_with_no_facts(conn: Conn) -> None:
-    # Two won deals at the NUMERIC(20,2) maximum: the won total overflows the fact column.
-    with pytest.raises(psycopg.errors.NumericValueOutOfRange):
+    # Two won deals at the NUMERIC(20,2) maximum: the won total overflows the fact column,
+    # and the message names the columns of that type (PostgreSQL names only the type).
+    with pytest.raises(ReportRunError, match="too large for its column") as raised:
         run_deal_win_loss_report(conn, OVERFLOW_TENANT, Q1_START, Q1_END)
+    assert isinstance(raised.value.__cause__, psycopg.errors.NumericValueOutOfRange)
+    assert "total_amount_won" in str(raised.value)
     run = latest_run(conn, OVERFLOW_TENANT)
     assert run["status"] == "FAILED"
     assert "numeric field overflow" in run["error_message"]
+    assert "total_amount_won" in run["error_message"]
     assert fact_count(conn, run["run_id"]) == 0
     # The connection is usable afterwards.
     assert run_deal_aging_report(conn, OVERFLOW_TENANT, 1)

@@ -57,7 +57,8 @@ def private_server() -> Iterator[tuple[PostgresServer, Env]]:
             batch = CrmBatch()
             load_win_loss(batch)
             batch.write(conn)
-        run_dbt(["run", "--select", "+int_closing_instances"], environ=env)
+        # what a win/loss run reads: its model, and int_tenants for the run's freshness
+        run_dbt(["run", "--select", "+int_closing_instances", "+int_tenants"], environ=env)
         yield server, env
     finally:
         server.cleanup()

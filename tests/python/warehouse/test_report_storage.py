@@ -83,8 +83,8 @@ def test_storage_setup_is_idempotent(conn: Conn) -> None:
         "ix_rdw1_principal",
         "ix_rdfa_tenant_pipeline",
         "ix_rdfa_principal",
-        "uq_rdw1_dimensions",
-        "uq_rdfa_dimensions",
+        "ux_rdw1_dimensions",
+        "ux_rdfa_dimensions",
     } <= indexes
 
 
@@ -127,5 +127,70 @@ def test_missing_storage_is_named_and_created(server_env: Env) -> None:
             assert missing_storage(conn) == ["dyno_crm.ix_rdfa_principal"]
             ensure_report_storage(conn)
             assert missing_storage(conn) == []
+    finally:
+        drop_database(server_env, env)
+
+
+# What this issue's migrations add, undone: storage as it was before breakdowns and deals.
+_BEFORE_BREAKDOWNS = """
+drop table dyno_crm.report_win_loss_deal;
+drop table dyno_crm.report_aging_deal;
+drop index dyno_crm.ux_rdw1_dimensions;
+drop index dyno_crm.ux_rdfa_dimensions;
+alter table dyno_crm.report_deal_win_loss_fact
+    drop column breakdown, drop column all_pipelines, drop column closed_count,
+    drop column win_rate_by_amount, drop column win_rate_low, drop column win_rate_high,
+    add constraint uq_rdw1_dimensions unique nulls not distinct (
+        run_id, pipeline_id, principal_type, principal_id, source, stage_id);
+alter table dyno_crm.report_deal_aging_fact
+    drop column breakdown, drop column all_pipelines, drop column all_stages,
+    add constraint uq_rdfa_dimensions unique nulls not distinct (
+        run_id, pipeline_id, principal_type, principal_id, stage_id);
+alter table dyno_crm.report_run
+    drop column deal_count, drop column deals_pruned_at,
+    drop column data_latest_stage_entry, drop column models_built_at;
+"""
+
+
+def test_storage_from_before_breakdowns_is_migrated_in_place(server_env: Env) -> None:
+    """Existing runs keep their rows; the seeds' uniqueness moves to an index that also
+    tells breakdown and total rows apart, and the deal tables appear."""
+    env = create_database(server_env, "dyno_test_storage")
+    try:
+        with connect(env) as conn:
+            ensure_report_storage(conn)
+            with conn.transaction():
+                conn.execute(_BEFORE_BREAKDOWNS)
+                run_id, tenant = uuid.uuid4(), uuid.uuid4()
+                conn.execute(
+                    "insert into dyno_crm.report_run (run_id, tenant_id, report_type)"
+                    " values (%s, %s, 'deal_win_loss')",
+                    (run_id, tenant),
+                )
+                conn.execute(WIN_LOSS_FACT, (run_id, tenant, None, None))
+            missing = missing_storage(conn)
+            assert {
+                "dyno_crm.report_win_loss_deal",
+                "dyno_crm.report_aging_deal",
+                "dyno_crm.ux_rdw1_dimensions",
+                "dyno_crm.report_run.deal_count",
+                "dyno_crm.report_deal_aging_fact.breakdown",
+            } <= set(missing)
+            ensure_report_storage(conn)
+            assert missing_storage(conn) == []
+            constraints = {
+                row[0]
+                for row in conn.execute(
+                    "select conname from pg_constraint where conname like 'uq_rd%%'"
+                ).fetchall()
+            }
+            old_row = conn.execute(
+                "select breakdown, all_pipelines from dyno_crm.report_deal_win_loss_fact"
+                " where run_id = %s",
+                (run_id,),
+            ).fetchall()
+            conn.rollback()
+            assert constraints == set()
+            assert old_row == [(None, False)]  # an old run's row reads as a seeds' row
     finally:
         drop_database(server_env, env)
