@@ -72,7 +72,7 @@ def write_facts(
         # the predicates of filters that were not given (see the SQL file's header).
         cursor = conn.execute(report_sql(params.facts_sql), query_params, prepare=False)
     except psycopg.errors.UndefinedTable as error:
-        raise ReportRunError(_models_missing(error)) from error
+        raise ReportRunError(models_missing(error)) from error
     except psycopg.errors.NumericValueOutOfRange as error:
         raise ReportRunError(overflow_message(error, params)) from error
     if cursor.description is None:  # a plain INSERT (aging_facts.sql): facts only
@@ -133,10 +133,11 @@ def finish_run(conn: psycopg.Connection[Any], run_id: uuid.UUID, written: Writte
     try:
         return conn.execute(report_sql("finish_run.sql"), params).rowcount
     except psycopg.errors.UndefinedTable as error:
-        raise ReportRunError(_models_missing(error)) from error
+        raise ReportRunError(models_missing(error)) from error
 
 
-def _models_missing(error: psycopg.errors.UndefinedTable) -> str:
+def models_missing(error: psycopg.errors.UndefinedTable) -> str:
+    """What to say when a statement finds a dbt model missing: build first."""
     return (
         f"the dbt models are not built in schema {MODELS_SCHEMA!r} of this database "
         f"({error.diag.message_primary}); run `dyno-reports build` first"

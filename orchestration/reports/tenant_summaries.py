@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from orchestration.reports.errors import ReportRunError
+from orchestration.reports.facts_statement import models_missing
 from orchestration.reports.stored_runs import Row
 from orchestration.settings import MODELS_SCHEMA
 
@@ -27,7 +28,4 @@ def tenant_summaries(conn: psycopg.Connection[Any]) -> list[Row]:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
             return cursor.execute(query).fetchall()
     except psycopg.errors.UndefinedTable as error:
-        raise ReportRunError(
-            f"the dbt models are not built in schema {MODELS_SCHEMA!r} of this database"
-            f" ({error.diag.message_primary}); run `dyno-reports build` first"
-        ) from error
+        raise ReportRunError(models_missing(error)) from error
